@@ -1,0 +1,140 @@
+/**
+ * Translates every `cql/*.cql` library to ELM JSON in `cql/elm/` with the official CQL-to-ELM
+ * translator (@cqframework/cql). Exits non-zero, writing nothing, if any library has an error.
+ *
+ * Usage: `npm run cql:build` (write) or `npm run cql:check` (fail when the committed ELM is stale).
+ */
+import { readdirSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import {
+  CqlCompilerOptions,
+  CqlTranslator,
+  LibraryManager,
+  ModelManager,
+  createLibrarySourceProvider,
+  createModelInfoProvider,
+  createUcumService,
+  stringAsSource,
+} from '@cqframework/cql/cql-to-elm';
+import { SystemModelInfoProvider } from '@cqframework/cql/cql';
+import ucumLhc from '@lhncbc/ucum-lhc';
+
+const { UcumLhcUtils } = ucumLhc;
+
+const cqlDir = resolve(
+  process.argv.includes('--dir')
+    ? (process.argv[process.argv.indexOf('--dir') + 1] ?? 'cql')
+    : 'cql',
+);
+const elmDir = join(cqlDir, 'elm');
+const checkOnly = process.argv.includes('--check');
+
+const require = createRequire(import.meta.url);
+const fhirModelInfoPath = require.resolve('cql-exec-fhir/lib/modelInfos/fhir-modelinfo-4.0.1.xml');
+const fhirModelInfo = readFileSync(fhirModelInfoPath, 'utf8');
+
+const sources = new Map<string, string>();
+for (const file of readdirSync(cqlDir)
+  .filter((f) => f.endsWith('.cql'))
+  .sort()) {
+  sources.set(file.slice(0, -'.cql'.length), readFileSync(join(cqlDir, file), 'utf8'));
+}
+
+const modelManager = new ModelManager();
+modelManager.modelInfoLoader.registerModelInfoProvider(new SystemModelInfoProvider(), true);
+modelManager.modelInfoLoader.registerModelInfoProvider(
+  createModelInfoProvider((id, _system, version): unknown =>
+    id === 'FHIR' && (version === null || version === '4.0.1')
+      ? stringAsSource(fhirModelInfo)
+      : null,
+  ),
+);
+// The JS translator ships no UCUM service: give it one over ucum-lhc (the library cql-execution
+// uses at run time), so unit literals are validated at build time exactly as they will be run.
+const ucum = UcumLhcUtils.getInstance();
+const ucumService: unknown = createUcumService(
+  (value, from, to) => {
+    const result = ucum.convertUnitTo(from, Number(value), to);
+    if (result.status !== 'succeeded' || result.toVal === undefined) {
+      throw new Error(`cannot convert ${from} to ${to}`);
+    }
+    return String(result.toVal);
+  },
+  (unit) => {
+    const result = ucum.validateUnitString(unit);
+    return result.status === 'valid' ? null : `Invalid UCUM unit '${unit}'`;
+  },
+  () => {
+    throw new Error('unit multiplication is not folded at build time');
+  },
+  () => {
+    throw new Error('unit division is not folded at build time');
+  },
+);
+const libraryManager = new LibraryManager(
+  modelManager,
+  CqlCompilerOptions.defaultOptions(),
+  null,
+  ucumService,
+);
+libraryManager.librarySourceLoader.registerProvider(
+  createLibrarySourceProvider((id): unknown => {
+    const cql = sources.get(id);
+    return cql === undefined ? null : stringAsSource(cql);
+  }),
+);
+
+let failed = false;
+let stale = 0;
+const outputs = new Map<string, string>();
+for (const [name, cql] of sources) {
+  const translator = CqlTranslator.fromText(cql, libraryManager);
+  const errors = translator.errors.asJsReadonlyArrayView();
+  for (const error of errors) {
+    // The Kotlin/JS TrackBack exposes its position only through toString().
+    const trackBack = String(error.locator ?? '');
+    const where = /startLine=(\d+), startChar=(\d+)/.exec(trackBack)?.slice(1).join(':') ?? '?';
+    console.error(`${name}.cql:${where}: ${error.message}`);
+  }
+  if (errors.length > 0) {
+    failed = true;
+    continue;
+  }
+  const elm = JSON.parse(translator.toJson()) as { library: { identifier: { id: string } } };
+  if (elm.library.identifier.id !== name) {
+    console.error(
+      `${name}.cql: library id '${elm.library.identifier.id}' must match the file name`,
+    );
+    failed = true;
+    continue;
+  }
+  outputs.set(name, `${JSON.stringify(elm, null, 2)}\n`);
+}
+
+if (failed) {
+  console.error('CQL translation failed: no ELM written.');
+  process.exit(1);
+}
+if (!existsSync(elmDir)) mkdirSync(elmDir, { recursive: true });
+const known = new Set([...outputs.keys()].map((n) => `${n}.json`));
+for (const file of readdirSync(elmDir).filter((f) => f.endsWith('.json'))) {
+  if (!known.has(file)) {
+    console.error(`cql/elm/${file} has no CQL source`);
+    stale++;
+  }
+}
+for (const [name, json] of outputs) {
+  const target = join(elmDir, `${name}.json`);
+  const current = existsSync(target) ? readFileSync(target, 'utf8') : undefined;
+  if (current === json) continue;
+  if (checkOnly) {
+    console.error(`cql/elm/${name}.json is stale: run npm run cql:build`);
+    stale++;
+  } else {
+    writeFileSync(target, json);
+    console.log(`wrote cql/elm/${name}.json`);
+  }
+}
+if (stale > 0) process.exit(1);
+console.log(`${String(outputs.size)} CQL libraries translated without errors.`);

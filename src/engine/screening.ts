@@ -1,0 +1,29 @@
+/** Results of screening one patient: the engine's output, shared by the CLI, the service and cards. */
+
+export type CriterionResultValue = 'pass' | 'fail' | 'unknown' | 'manual';
+export type TrialStatus = 'eligible' | 'needs-review' | 'ineligible';
+
+export interface CriterionResult {
+  readonly id: string;
+  readonly cohort?: string;
+  readonly kind: 'inclusion' | 'exclusion';
+  readonly text: string;
+  readonly result: CriterionResultValue;
+  /** References (`Type/id`) to the resources that decided the result. */
+  readonly evidence: readonly string[];
+}
+
+export interface TrialResult {
+  readonly id: string;
+  readonly title: string;
+  readonly status: TrialStatus;
+  /** For a multi-cohort trial: the cohorts the patient is not ruled out of, best first. */
+  readonly cohorts?: readonly string[];
+  readonly criteria: readonly CriterionResult[];
+}
+
+export interface PatientScreening {
+  readonly patientId: string;
+  readonly asOf: string;
+  readonly trials: readonly TrialResult[];
+}

@@ -1,0 +1,204 @@
+import type { Bundle, CodeableConcept, FhirResource, Quantity, Reference } from 'fhir/r4.js';
+import { InvalidPatientDataError } from '../shared/errors.js';
+import { toUcum } from './ucum-units.js';
+
+/** The resource types the eligibility criteria read; everything else is left out of the engine's bundle. */
+export const ENGINE_RESOURCE_TYPES = [
+  'Patient',
+  'Condition',
+  'Observation',
+  'MedicationStatement',
+  'MedicationRequest',
+] as const;
+
+const UCUM = 'http://unitsofmeasure.org';
+
+/** One patient's record, made ready for the CQL engine. */
+export interface PatientBundle {
+  readonly patientId: string;
+  /** A collection Bundle with only ENGINE_RESOURCE_TYPES, references made relative, units made UCUM. */
+  readonly bundle: Bundle;
+  /** What was left out or repaired, without patient data (counts and resource types only). */
+  readonly notes: readonly string[];
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Rewrites every `reference` that names a bundle entry by fullUrl (`urn:uuid:...`) to `Type/id`. */
+function rewriteReferences(value: unknown, byFullUrl: ReadonlyMap<string, string>): void {
+  if (Array.isArray(value)) {
+    for (const item of value) rewriteReferences(item, byFullUrl);
+  } else if (isObject(value)) {
+    for (const [key, child] of Object.entries(value)) {
+      if (key === 'reference' && typeof child === 'string') {
+        const target = byFullUrl.get(child);
+        if (target !== undefined) value[key] = target;
+      } else {
+        rewriteReferences(child, byFullUrl);
+      }
+    }
+  }
+}
+
+/** Makes a Quantity's unit UCUM; returns false when its unit cannot be understood. */
+function normaliseQuantity(quantity: Quantity | undefined, isDose: boolean): boolean {
+  if (quantity === undefined) return true;
+  if (quantity.system !== undefined && quantity.system !== UCUM) return false;
+  const written = quantity.code ?? quantity.unit;
+  if (written === undefined) {
+    // A dose without a unit ("1") counts units of the product, as Synthea writes tablets.
+    if (isDose) quantity.code = '{tablet}';
+    return true;
+  }
+  const code = toUcum(written, isDose);
+  if (code === undefined) return false;
+  quantity.code = code;
+  quantity.system = UCUM;
+  return true;
+}
+
+function normaliseObservation(observation: JsonObject, notes: string[]): void {
+  if (!normaliseQuantity(observation.valueQuantity as Quantity | undefined, false)) {
+    delete observation.valueQuantity;
+    notes.push('an Observation value with a unit that is not UCUM was ignored');
+  }
+  const ranges = observation.referenceRange;
+  if (Array.isArray(ranges)) {
+    for (const range of ranges as JsonObject[]) {
+      if (!normaliseQuantity(range.low as Quantity | undefined, false)) delete range.low;
+      if (!normaliseQuantity(range.high as Quantity | undefined, false)) delete range.high;
+    }
+  }
+}
+
+function normaliseDosages(dosages: unknown): void {
+  if (!Array.isArray(dosages)) return;
+  for (const dosage of dosages as JsonObject[]) {
+    const doseAndRate = dosage.doseAndRate;
+    if (!Array.isArray(doseAndRate)) continue;
+    for (const entry of doseAndRate as JsonObject[]) {
+      if (!normaliseQuantity(entry.doseQuantity as Quantity | undefined, true))
+        delete entry.doseQuantity;
+    }
+  }
+}
+
+/**
+ * Replaces `medicationReference` with the referenced Medication's code (from the bundle or
+ * contained), keeping the reference's display as text, so that criteria see one shape.
+ */
+function resolveMedication(
+  resource: JsonObject,
+  medications: ReadonlyMap<string, CodeableConcept>,
+): void {
+  const reference = resource.medicationReference as Reference | undefined;
+  if (reference === undefined || resource.medicationCodeableConcept !== undefined) return;
+  let concept: CodeableConcept | undefined;
+  if (reference.reference?.startsWith('#') === true && Array.isArray(resource.contained)) {
+    const id = reference.reference.slice(1);
+    const contained = (resource.contained as JsonObject[]).find(
+      (r) => r.resourceType === 'Medication' && r.id === id,
+    );
+    concept = contained?.code as CodeableConcept | undefined;
+  } else if (reference.reference !== undefined) {
+    concept = medications.get(reference.reference);
+  }
+  const text = concept?.text ?? reference.display;
+  const resolved: CodeableConcept = { ...(concept ?? {}), ...(text !== undefined ? { text } : {}) };
+  if (resolved.coding === undefined && resolved.text === undefined) return;
+  resource.medicationCodeableConcept = resolved;
+  delete resource.medicationReference;
+}
+
+/**
+ * Turns a Bundle holding one patient's record (collection, searchset, transaction or batch, with
+ * `urn:uuid` references as Synthea writes them) into the engine's input. The input is not changed.
+ * @param input - parsed JSON that should be a FHIR Bundle.
+ * @throws InvalidPatientDataError when it is not a Bundle or does not hold exactly one Patient.
+ */
+export function toPatientBundle(input: unknown): PatientBundle {
+  if (!isObject(input) || input.resourceType !== 'Bundle') {
+    throw new InvalidPatientDataError('not a FHIR Bundle (resourceType must be "Bundle")');
+  }
+  if (input.entry !== undefined && !Array.isArray(input.entry)) {
+    throw new InvalidPatientDataError('Bundle.entry must be an array', {
+      expression: ['Bundle.entry'],
+    });
+  }
+  const notes: string[] = [];
+  const entries = (input.entry ?? []) as unknown[];
+  const resources: JsonObject[] = [];
+  const byFullUrl = new Map<string, string>();
+  let outcomes = 0;
+  entries.forEach((entry, index) => {
+    if (
+      !isObject(entry) ||
+      !isObject(entry.resource) ||
+      typeof entry.resource.resourceType !== 'string'
+    ) {
+      throw new InvalidPatientDataError(`Bundle.entry[${index}] has no resource`, {
+        expression: [`Bundle.entry[${index}]`],
+      });
+    }
+    const resource = entry.resource;
+    if (resource.resourceType === 'OperationOutcome') {
+      outcomes++;
+      return;
+    }
+    const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
+    let id = typeof resource.id === 'string' && resource.id !== '' ? resource.id : undefined;
+    if (id === undefined && fullUrl?.startsWith('urn:uuid:') === true)
+      id = fullUrl.slice('urn:uuid:'.length);
+    id ??= `entry-${index}`;
+    const typedRef = `${resource.resourceType as string}/${id}`;
+    if (fullUrl !== undefined) byFullUrl.set(fullUrl, typedRef);
+    resources.push({ ...resource, id });
+  });
+  if (outcomes > 0) notes.push(`${outcomes} OperationOutcome entries were skipped`);
+
+  const patients = resources.filter((r) => r.resourceType === 'Patient');
+  if (patients.length !== 1) {
+    throw new InvalidPatientDataError(
+      patients.length === 0
+        ? 'the Bundle holds no Patient resource'
+        : `the Bundle holds ${patients.length} Patient resources; one patient per Bundle`,
+    );
+  }
+  const medications = new Map<string, CodeableConcept>();
+  for (const r of resources) {
+    if (r.resourceType === 'Medication' && isObject(r.code)) {
+      medications.set(`Medication/${r.id as string}`, r.code);
+    }
+  }
+  for (const [fullUrl, ref] of byFullUrl) {
+    const concept = medications.get(ref);
+    if (concept !== undefined) medications.set(fullUrl, concept);
+  }
+
+  const wanted = new Set<string>(ENGINE_RESOURCE_TYPES);
+  const kept: FhirResource[] = [];
+  for (const original of resources) {
+    if (typeof original.resourceType !== 'string' || !wanted.has(original.resourceType)) continue;
+    const resource = structuredClone(original);
+    resolveMedication(resource, medications);
+    rewriteReferences(resource, byFullUrl);
+    if (resource.resourceType === 'Observation') normaliseObservation(resource, notes);
+    if (resource.resourceType === 'MedicationRequest') normaliseDosages(resource.dosageInstruction);
+    if (resource.resourceType === 'MedicationStatement') normaliseDosages(resource.dosage);
+    kept.push(resource as unknown as FhirResource);
+  }
+  const patientId = patients[0]?.id as string;
+  return {
+    patientId,
+    bundle: {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: kept.map((resource) => ({ resource })),
+    },
+    notes,
+  };
+}

@@ -1,0 +1,59 @@
+import ucumLhc from '@lhncbc/ucum-lhc';
+
+const ucum = ucumLhc.UcumLhcUtils.getInstance();
+const validity = new Map<string, boolean>();
+
+/** Units as EHRs write them that are not UCUM, and the UCUM code they mean. */
+const ALIASES: Readonly<Record<string, string>> = {
+  'x10^9/L': '10*9/L',
+  'x10E9/L': '10*9/L',
+  '10^9/L': '10*9/L',
+  'x10^3/uL': '10*3/uL',
+  'x10E3/uL': '10*3/uL',
+  '10^3/uL': '10*3/uL',
+  'K/uL': '10*3/uL',
+  'k/uL': '10*3/uL',
+  'thou/uL': '10*3/uL',
+  'cells/uL': '/uL',
+  'IU/mL': '[IU]/mL',
+  'IU/L': '[IU]/L',
+  'mIU/mL': 'm[IU]/mL',
+  mmHg: 'mm[Hg]',
+  sec: 's',
+  secs: 's',
+  seconds: 's',
+  ratio: '1',
+  INR: '{INR}',
+  percent: '%',
+  lbs: '[lb_av]',
+  lb: '[lb_av]',
+  in: '[in_i]',
+  'mL/min/1.73m2': 'mL/min/{1.73_m2}',
+  'mL/min/1.73 m2': 'mL/min/{1.73_m2}',
+};
+
+/** Dose units that count units of the product (tablets, capsules): UCUM annotations, dimensionless. */
+const UNIT_DOSE =
+  /^(\{?(tab|tabs|tablet|tablets|tbl|cap|caps|capsule|capsules|pill|pills)\}?|tablet\(s\)|capsule\(s\))$/i;
+
+export function isValidUcum(unit: string): boolean {
+  let valid = validity.get(unit);
+  if (valid === undefined) {
+    valid = ucum.validateUnitString(unit).status === 'valid';
+    validity.set(unit, valid);
+  }
+  return valid;
+}
+
+/**
+ * The UCUM code for a unit as a record writes it, or undefined when it is not recognised.
+ * @param unit - `Quantity.code`, else `Quantity.unit`.
+ * @param isDose - whether the quantity is a medication dose (tablets, capsules become `{tablet}`).
+ */
+export function toUcum(unit: string, isDose = false): string | undefined {
+  const trimmed = unit.trim();
+  if (isDose && UNIT_DOSE.test(trimmed)) return '{tablet}';
+  if (isValidUcum(trimmed)) return trimmed;
+  const alias = ALIASES[trimmed];
+  return alias !== undefined && isValidUcum(alias) ? alias : undefined;
+}

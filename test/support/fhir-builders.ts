@@ -1,0 +1,321 @@
+/**
+ * Small hand-built FHIR R4 resources for criterion tests: one builder per resource shape, with the
+ * fields real records carry. Dates are relative to AS_OF so that fixtures stay valid.
+ */
+import type {
+  Bundle,
+  Condition,
+  FhirResource,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+  Patient,
+} from 'fhir/r4.js';
+
+export const AS_OF = '2026-11-22';
+const LOINC = 'http://loinc.org';
+const SNOMED = 'http://snomed.info/sct';
+const UCUM = 'http://unitsofmeasure.org';
+
+/** An ISO date `days` before AS_OF (negative: after). */
+export function daysAgo(days: number): string {
+  const date = new Date(`${AS_OF}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() - days);
+  return date.toISOString().slice(0, 10);
+}
+
+export function yearsAgo(years: number): string {
+  return `${Number(AS_OF.slice(0, 4)) - years}${AS_OF.slice(4)}`;
+}
+
+let counter = 0;
+function nextId(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter}`;
+}
+
+export function patient(
+  options: { id?: string; gender?: Patient['gender']; age?: number; birthDate?: string } = {},
+): Patient {
+  const birthDate =
+    options.birthDate ?? (options.age === undefined ? yearsAgo(40) : yearsAgo(options.age));
+  return {
+    resourceType: 'Patient',
+    id: options.id ?? 'pat-1',
+    gender: options.gender ?? 'female',
+    ...(birthDate === '' ? {} : { birthDate }),
+  };
+}
+
+export function condition(
+  code: { system?: string; code: string; display?: string },
+  options: {
+    id?: string;
+    onset?: string;
+    recorded?: string;
+    clinicalStatus?: string;
+    verificationStatus?: string;
+    abatement?: string;
+    text?: string;
+  } = {},
+): Condition {
+  return {
+    resourceType: 'Condition',
+    id: options.id ?? nextId('cond'),
+    clinicalStatus: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/condition-clinical',
+          code: options.clinicalStatus ?? 'active',
+        },
+      ],
+    },
+    verificationStatus: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status',
+          code: options.verificationStatus ?? 'confirmed',
+        },
+      ],
+    },
+    code: {
+      coding: [
+        {
+          system: code.system ?? SNOMED,
+          code: code.code,
+          ...(code.display ? { display: code.display } : {}),
+        },
+      ],
+      ...(options.text ? { text: options.text } : {}),
+    },
+    subject: { reference: 'Patient/pat-1' },
+    ...(options.onset ? { onsetDateTime: options.onset } : {}),
+    ...(options.abatement ? { abatementDateTime: options.abatement } : {}),
+    recordedDate: options.recorded ?? options.onset ?? daysAgo(400),
+  };
+}
+
+export function sle(options: Parameters<typeof condition>[1] = {}): Condition {
+  return condition(
+    { code: '55464009', display: 'Systemic lupus erythematosus' },
+    { onset: yearsAgo(3), ...options },
+  );
+}
+
+type ObservationValue =
+  | { quantity: number; unit: string }
+  | { concept: { system?: string; code: string; display?: string } }
+  | { integer: number }
+  | { string: string };
+
+export function observation(
+  loinc: string | { system: string; code: string },
+  value: ObservationValue | undefined,
+  options: {
+    id?: string;
+    date?: string;
+    status?: Observation['status'];
+    high?: { value: number; unit: string };
+    category?: string;
+    interpretation?: string;
+  } = {},
+): Observation {
+  const coding = typeof loinc === 'string' ? { system: LOINC, code: loinc } : loinc;
+  const result: Observation = {
+    resourceType: 'Observation',
+    id: options.id ?? nextId('obs'),
+    status: options.status ?? 'final',
+    category: [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+            code: options.category ?? 'laboratory',
+          },
+        ],
+      },
+    ],
+    code: { coding: [coding] },
+    subject: { reference: 'Patient/pat-1' },
+    effectiveDateTime: options.date ?? daysAgo(3),
+  };
+  if (value !== undefined) {
+    if ('quantity' in value)
+      result.valueQuantity = {
+        value: value.quantity,
+        unit: value.unit,
+        system: UCUM,
+        code: value.unit,
+      };
+    if ('concept' in value)
+      result.valueCodeableConcept = {
+        coding: [{ system: value.concept.system ?? SNOMED, code: value.concept.code }],
+      };
+    if ('integer' in value) result.valueInteger = value.integer;
+    if ('string' in value) result.valueString = value.string;
+  }
+  if (options.high) {
+    result.referenceRange = [
+      {
+        high: {
+          value: options.high.value,
+          unit: options.high.unit,
+          system: UCUM,
+          code: options.high.unit,
+        },
+      },
+    ];
+  }
+  if (options.interpretation) {
+    result.interpretation = [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation',
+            code: options.interpretation,
+          },
+        ],
+      },
+    ];
+  }
+  return result;
+}
+
+export const POSITIVE = { concept: { code: '10828004', display: 'Positive' } };
+export const NEGATIVE = { concept: { code: '260385009', display: 'Negative' } };
+
+export function score(
+  code: string,
+  value: number,
+  options: { date?: string; id?: string } = {},
+): Observation {
+  return observation(
+    { system: 'urn:cds-trial-matcher:code', code },
+    { integer: value },
+    { category: 'survey', ...options },
+  );
+}
+
+export function medicationRequest(
+  medication: { rxnorm?: string; text: string },
+  options: {
+    id?: string;
+    status?: MedicationRequest['status'];
+    start?: string;
+    end?: string;
+    authoredOn?: string;
+    dose?: { value: number; unit?: string };
+    frequency?: number;
+    period?: number;
+    periodUnit?: 'd' | 'wk' | 'h';
+  } = {},
+): MedicationRequest {
+  const start = options.start ?? daysAgo(365);
+  return {
+    resourceType: 'MedicationRequest',
+    id: options.id ?? nextId('medreq'),
+    status: options.status ?? 'active',
+    intent: 'order',
+    medicationCodeableConcept: {
+      ...(medication.rxnorm
+        ? {
+            coding: [
+              {
+                system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+                code: medication.rxnorm,
+                display: medication.text,
+              },
+            ],
+          }
+        : {}),
+      text: medication.text,
+    },
+    subject: { reference: 'Patient/pat-1' },
+    authoredOn: options.authoredOn ?? start,
+    dosageInstruction: [
+      {
+        timing: {
+          repeat: {
+            boundsPeriod: { start, ...(options.end ? { end: options.end } : {}) },
+            frequency: options.frequency ?? 1,
+            period: options.period ?? 1,
+            periodUnit: options.periodUnit ?? 'd',
+          },
+        },
+        ...(options.dose
+          ? {
+              doseAndRate: [
+                {
+                  doseQuantity: {
+                    value: options.dose.value,
+                    ...(options.dose.unit
+                      ? { unit: options.dose.unit, system: UCUM, code: options.dose.unit }
+                      : {}),
+                  },
+                },
+              ],
+            }
+          : {}),
+      },
+    ],
+  };
+}
+
+export function medicationStatement(
+  medication: { rxnorm?: string; text: string },
+  options: {
+    id?: string;
+    status?: MedicationStatement['status'];
+    start?: string;
+    end?: string;
+    dose?: { value: number; unit: string };
+  } = {},
+): MedicationStatement {
+  return {
+    resourceType: 'MedicationStatement',
+    id: options.id ?? nextId('medstmt'),
+    status: options.status ?? 'active',
+    medicationCodeableConcept: {
+      ...(medication.rxnorm
+        ? {
+            coding: [
+              { system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: medication.rxnorm },
+            ],
+          }
+        : {}),
+      text: medication.text,
+    },
+    subject: { reference: 'Patient/pat-1' },
+    effectivePeriod: {
+      start: options.start ?? daysAgo(365),
+      ...(options.end ? { end: options.end } : {}),
+    },
+    ...(options.dose
+      ? {
+          dosage: [
+            {
+              doseAndRate: [
+                {
+                  doseQuantity: {
+                    value: options.dose.value,
+                    unit: options.dose.unit,
+                    system: UCUM,
+                    code: options.dose.unit,
+                  },
+                },
+              ],
+              timing: { repeat: { frequency: 1, period: 1, periodUnit: 'd' } },
+            },
+          ],
+        }
+      : {}),
+  };
+}
+
+export function bundle(...resources: FhirResource[]): Bundle {
+  return {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: resources.map((resource) => ({ resource })),
+  };
+}
