@@ -22,8 +22,13 @@ export interface EligibilityEngine {
    * Evaluates every trial for one patient.
    * @param patient - the normalised record (see toPatientBundle).
    * @param asOf - the evaluation date, YYYY-MM-DD: the screening date the criteria count back from.
+   * @param trialIds - only these trials (default: all), e.g. for a criterion test.
    */
-  screen(patient: PatientBundle, asOf: string): Promise<PatientScreening>;
+  screen(
+    patient: PatientBundle,
+    asOf: string,
+    trialIds?: readonly string[],
+  ): Promise<PatientScreening>;
 }
 
 interface CompiledTrial {
@@ -92,12 +97,17 @@ export function createEligibilityEngine(
   const patientSource = PatientSource.FHIRv401({ requireProfileTagging: false });
   const queue = new SerialQueue();
 
-  async function evaluate(patient: PatientBundle, asOf: string): Promise<TrialResult[]> {
+  async function evaluate(
+    patient: PatientBundle,
+    asOf: string,
+    trialIds?: readonly string[],
+  ): Promise<TrialResult[]> {
     // Noon UTC: the evaluation date is a calendar day, whatever the offset of the data.
     const executionDateTime = DateTime.parse(`${asOf}T12:00:00.000Z`);
     if (executionDateTime === null) throw new CqlEvaluationError(`invalid evaluation date ${asOf}`);
     const results: TrialResult[] = [];
     for (const { trial, executor } of compiled) {
+      if (trialIds !== undefined && !trialIds.includes(trial.id)) continue;
       patientSource.reset();
       patientSource.loadBundles([patient.bundle]);
       let values: Record<string, unknown>;
