@@ -69,20 +69,21 @@ async function readBundle(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
     throw new Error(
       code === 'ENOENT'
         ? 'no such file'
         : code === 'EISDIR'
           ? 'is a directory'
           : `cannot read (${code ?? 'error'})`,
+      { cause },
     );
   }
   try {
     return JSON.parse(text) as unknown;
-  } catch {
-    throw new Error('not JSON');
+  } catch (cause) {
+    throw new Error('not JSON', { cause });
   }
 }
 
