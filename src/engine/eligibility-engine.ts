@@ -1,11 +1,11 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access --
    cql-execution's results are untyped: this facade is the one place that reads them. */
 import { CodeService, DateTime, Executor, Library, Repository } from 'cql-execution';
-import { PatientSource } from 'cql-exec-fhir';
 import type { Trial } from '../trials/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
+import { IndexedPatientSource } from '../cql/indexed-patient-source.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type {
@@ -94,7 +94,7 @@ export function createEligibilityEngine(
     const library = new Library(elm.get(trial.library.name), repository);
     return { trial, executor: new Executor(library, codeService) };
   });
-  const patientSource = PatientSource.FHIRv401({ requireProfileTagging: false });
+  const patientSource = new IndexedPatientSource();
   const queue = new SerialQueue();
 
   async function evaluate(
@@ -106,13 +106,12 @@ export function createEligibilityEngine(
     const executionDateTime = DateTime.parse(`${asOf}T12:00:00.000Z`);
     if (executionDateTime === null) throw new CqlEvaluationError(`invalid evaluation date ${asOf}`);
     const results: TrialResult[] = [];
+    patientSource.load(patient.bundle);
     for (const { trial, executor } of compiled) {
       if (trialIds !== undefined && !trialIds.includes(trial.id)) continue;
-      patientSource.reset();
-      patientSource.loadBundles([patient.bundle]);
       let values: Record<string, unknown>;
       try {
-        const run = await executor.exec(patientSource, executionDateTime);
+        const run = await executor.exec(patientSource.rewind(), executionDateTime);
         values = (run.patientResults[patient.patientId] ?? {}) as Record<string, unknown>;
       } catch (cause) {
         throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
