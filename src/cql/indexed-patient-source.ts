@@ -74,7 +74,7 @@ export class IndexedPatientSource {
 
   private keysOf(codes: RetrieveDetailsLike['codes'] | null): ReadonlySet<string> | undefined {
     if (codes === undefined || codes === null) return undefined;
-    const list: readonly CodeLike[] | undefined = Array.isArray(codes) ? codes : codes.codes;
+    const list = isCodeList(codes) ? codes : codes.codes;
     if (list === undefined) return undefined;
     let keys = this.codeKeys.get(codes);
     if (keys === undefined) {
@@ -85,6 +85,10 @@ export class IndexedPatientSource {
     }
     return keys;
   }
+}
+
+function isCodeList(codes: NonNullable<RetrieveDetailsLike['codes']>): codes is readonly CodeLike[] {
+  return Array.isArray(codes);
 }
 
 /** Whether a raw CodeableConcept could match the codes (unknown shapes are kept for the engine to decide). */
