@@ -319,3 +319,19 @@ export function bundle(...resources: FhirResource[]): Bundle {
     entry: resources.map((resource) => ({ resource })),
   };
 }
+
+/** Body weight (LOINC 29463-7, vital signs) in kg unless `unit` says otherwise. */
+export function bodyWeight(
+  value: number,
+  options: { unit?: string; date?: string; id?: string } = {},
+): Observation {
+  return observation(
+    '29463-7',
+    { quantity: value, unit: options.unit ?? 'kg' },
+    {
+      category: 'vital-signs',
+      ...(options.date !== undefined ? { date: options.date } : {}),
+      ...(options.id !== undefined ? { id: options.id } : {}),
+    },
+  );
+}

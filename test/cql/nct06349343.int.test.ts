@@ -1,0 +1,121 @@
+/**
+ * NCT06349343 (CD19/BCMA CAR-T without lymphodepletion, seed 004): the trial text gives almost no
+ * criteria, so only the registry's age range and SLE duration are computed; the rest is manual.
+ */
+import type { FhirResource } from 'fhir/r4.js';
+import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
+import type { CriterionResult, TrialResult } from '../../src/engine/screening.js';
+import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
+import {
+  AS_OF,
+  bundle,
+  condition,
+  daysAgo,
+  patient,
+  sle,
+  yearsAgo,
+} from '../support/fhir-builders.js';
+
+const TRIAL = 'NCT06349343';
+let engine: EligibilityEngine;
+
+beforeAll(() => {
+  engine = loadEligibilityEngine();
+});
+
+async function screen(...resources: FhirResource[]): Promise<TrialResult> {
+  const all = resources.some((r) => r.resourceType === 'Patient')
+    ? resources
+    : [patient(), ...resources];
+  const result = await engine.screen(toPatientBundle(bundle(...all)), AS_OF, [TRIAL]);
+  const trial = result.trials.find((t) => t.id === TRIAL);
+  if (trial === undefined) throw new Error(`${TRIAL} was not screened`);
+  return trial;
+}
+
+async function criterion(id: string, ...resources: FhirResource[]): Promise<CriterionResult> {
+  const found = (await screen(...resources)).criteria.find((c) => c.id === id);
+  if (found === undefined) throw new Error(`no criterion ${id}`);
+  return found;
+}
+
+async function result(id: string, ...resources: FhirResource[]): Promise<string> {
+  return (await criterion(id, ...resources)).result;
+}
+
+describe('NCT06349343 criteria', () => {
+  describe('age-18-70', () => {
+    it('passes at 70 and cites the patient', async () => {
+      const c = await criterion('age-18-70', patient({ age: 70 }));
+      expect(c.result).toBe('pass');
+      expect(c.evidence).toEqual(['Patient/pat-1']);
+    });
+    it('passes at 18', async () => {
+      expect(await result('age-18-70', patient({ age: 18 }))).toBe('pass');
+    });
+    it('fails at 71', async () => {
+      expect(await result('age-18-70', patient({ age: 71 }))).toBe('fail');
+    });
+    it('fails at 17', async () => {
+      expect(await result('age-18-70', patient({ age: 17 }))).toBe('fail');
+    });
+    it('is unknown without a birth date', async () => {
+      expect(await result('age-18-70', patient({ birthDate: '' }))).toBe('unknown');
+    });
+  });
+
+  describe('sle-24-weeks', () => {
+    const id = 'sle-24-weeks';
+    it('passes with SLE since 200 days and cites it', async () => {
+      const c = await criterion(id, sle({ id: 'sle-1', onset: daysAgo(200) }));
+      expect(c.result).toBe('pass');
+      expect(c.evidence).toEqual(['Condition/sle-1']);
+    });
+    it('fails with SLE diagnosed 100 days ago', async () => {
+      expect(await result(id, sle({ onset: daysAgo(100) }))).toBe('fail');
+    });
+    it('fails without a lupus diagnosis', async () => {
+      expect(await result(id)).toBe('fail');
+    });
+    it('ignores a refuted SLE diagnosis', async () => {
+      expect(await result(id, sle({ verificationStatus: 'refuted' }))).toBe('fail');
+    });
+    it('is unknown for "lupus erythematosus" not stated as systemic', async () => {
+      expect(await result(id, condition({ code: '200936003' }, { onset: yearsAgo(3) }))).toBe(
+        'unknown',
+      );
+    });
+  });
+
+  it('lists the unpublished criteria as manual', async () => {
+    const trial = await screen();
+    expect(trial.criteria.filter((c) => c.result === 'manual').map((c) => [c.id, c.kind])).toEqual([
+      ['refractory-or-moderate-severe-sle', 'inclusion'],
+      ['unpublished-exclusions', 'exclusion'],
+      ['informed-consent', 'inclusion'],
+    ]);
+  });
+});
+
+describe('NCT06349343 scenarios', () => {
+  it('finds a 45-year-old with SLE for 3 years eligible on the known criteria', async () => {
+    const trial = await screen(patient({ age: 45 }), sle({ onset: yearsAgo(3) }));
+    expect(trial.status).toBe('eligible');
+  });
+
+  it('finds a 70-year-old eligible (the cap here is 70) and a 71-year-old ineligible', async () => {
+    expect((await screen(patient({ age: 70 }), sle())).status).toBe('eligible');
+    expect((await screen(patient({ age: 71 }), sle())).status).toBe('ineligible');
+  });
+
+  it('has no LVEF criterion: a record without an echocardiogram is not failed', async () => {
+    const trial = await screen(patient({ age: 45 }), sle());
+    expect(trial.criteria.some((c) => c.result === 'fail')).toBe(false);
+  });
+
+  it('needs review when the lupus code does not say systemic', async () => {
+    const trial = await screen(patient({ age: 45 }), condition({ code: '200936003' }));
+    expect(trial.status).toBe('needs-review');
+  });
+});
