@@ -153,11 +153,11 @@ export function createEligibilityEngine(
 
   return {
     trials,
-    screen: (patient, asOf) =>
+    screen: (patient, asOf, trialIds) =>
       queue.run(async () => ({
         patientId: patient.patientId,
         asOf,
-        trials: await evaluate(patient, asOf),
+        trials: await evaluate(patient, asOf, trialIds),
       })),
   };
 }
