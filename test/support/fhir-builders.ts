@@ -6,6 +6,7 @@ import type {
   Bundle,
   Condition,
   FhirResource,
+  Medication,
   MedicationRequest,
   MedicationStatement,
   Observation,
@@ -334,4 +335,66 @@ export function bodyWeight(
       ...(options.id !== undefined ? { id: options.id } : {}),
     },
   );
+}
+
+/** A Medication resource, for `medicationReference` fixtures. */
+export function medication(id: string, code: { rxnorm?: string; text?: string }): Medication {
+  return {
+    resourceType: 'Medication',
+    id,
+    code: {
+      ...(code.rxnorm
+        ? {
+            coding: [
+              {
+                system: 'http://www.nlm.nih.gov/research/umls/rxnorm',
+                code: code.rxnorm,
+                ...(code.text ? { display: code.text } : {}),
+              },
+            ],
+          }
+        : {}),
+      ...(code.text ? { text: code.text } : {}),
+    },
+  };
+}
+
+/**
+ * A transaction Bundle as Synthea writes it: resources without ids, `urn:uuid` fullUrls, and
+ * references (`Patient/<id>`, `Medication/<id>`) rewritten to the referenced entry's fullUrl.
+ */
+export function transactionBundle(...resources: FhirResource[]): Bundle {
+  const uuid = (index: number) =>
+    `urn:uuid:00000000-0000-4000-8000-${String(index + 1).padStart(12, '0')}`;
+  const byRef = new Map<string, string>();
+  resources.forEach((r, index) => {
+    if (r.id !== undefined) byRef.set(`${r.resourceType}/${r.id}`, uuid(index));
+  });
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(
+        Object.entries(value).map(([key, child]) => [
+          key,
+          key === 'reference' && typeof child === 'string'
+            ? (byRef.get(child) ?? child)
+            : rewrite(child),
+        ]),
+      );
+    }
+    return value;
+  };
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: resources.map((resource, index) => {
+      const copy = rewrite(resource) as FhirResource;
+      delete copy.id;
+      return {
+        fullUrl: uuid(index),
+        resource: copy,
+        request: { method: 'POST', url: resource.resourceType },
+      };
+    }),
+  };
 }
