@@ -51,7 +51,9 @@ export function isValidUcum(unit: string): boolean {
  * @param isDose - whether the quantity is a medication dose (tablets, capsules become `{tablet}`).
  */
 export function toUcum(unit: string, isDose = false): string | undefined {
-  const trimmed = unit.trim();
+  // UCUM spells micro "u"; records often write the micro sign (U+00B5) or Greek mu (U+03BC),
+  // e.g. "µmol/L" for creatinine or bilirubin, which UCUM does not parse.
+  const trimmed = unit.trim().replace(/[\u00B5\u03BC]/g, 'u');
   if (isDose && UNIT_DOSE.test(trimmed)) return '{tablet}';
   if (isValidUcum(trimmed)) return trimmed;
   const alias = ALIASES[trimmed];

@@ -392,6 +392,13 @@ describe('NCT07339332 criteria', () => {
         await result('creatinine-clearance', lab('14682-9', 177, 'umol/L'), bodyWeight(60)),
       ).toBe('fail');
     });
+    it('reads the micro sign in "µmol/L" as UCUM "umol/L"', async () => {
+      // Regression: "µmol/L" was not UCUM, so the value was dropped and the result unknown.
+      expect(
+        await result('creatinine-clearance', lab('14682-9', 70.7, '\u00B5mol/L'), bodyWeight(60)),
+      ).toBe('pass');
+      expect(await result('bilirubin', lab('14631-6', 50, '\u00B5mol/L', 21))).toBe('fail');
+    });
     it('fails with creatinine 2.0 mg/dL (35 mL/min)', async () => {
       expect(
         await result('creatinine-clearance', lab('2160-0', 2.0, 'mg/dL'), bodyWeight(60)),
@@ -497,6 +504,15 @@ describe('NCT07339332 criteria', () => {
     it('falls back to the default ULN of 40 U/L (ALT 90: 2.25 x fails)', async () => {
       expect(
         await result('liver-enzymes', lab('1742-6', 90, 'U/L'), lab('1920-8', 30, 'U/L')),
+      ).toBe('fail');
+    });
+    it('reads enzyme activity in IU/L as U/L against the default ULN (ALT and AST 30 IU/L)', async () => {
+      // Regression: IU/L became the arbitrary [IU]/L, which did not convert to the default 40 U/L.
+      expect(
+        await result('liver-enzymes', lab('1742-6', 30, 'IU/L'), lab('1920-8', 30, 'IU/L')),
+      ).toBe('pass');
+      expect(
+        await result('liver-enzymes', lab('1742-6', 100, 'IU/L'), lab('1920-8', 30, 'IU/L')),
       ).toBe('fail');
     });
     it('fails when AST is above 2 x ULN', async () => {
