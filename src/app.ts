@@ -1,0 +1,52 @@
+import express, { type Express, type RequestHandler } from 'express';
+import type { Config } from './config.js';
+import type { PatientViewDeps } from './cds-hooks/patient-view.js';
+import type { ServiceDefinition } from './cds-hooks/service-definition.js';
+import { NotFoundError } from './cds-hooks/errors.js';
+import { cdsServicesRouter } from './http/cds-services-router.js';
+import { cors } from './http/cors.js';
+import { errorHandler } from './http/error-handler.js';
+import type { Logger } from './http/logger.js';
+import { requestContext } from './http/request-context.js';
+
+/** Everything the app needs, built once by main (or by a test). */
+export interface AppDeps extends PatientViewDeps {
+  readonly config: Pick<Config, 'corsOrigins' | 'bodyLimit'>;
+  readonly logger: Logger;
+  readonly services: readonly ServiceDefinition[];
+  /** The embedded demo FHIR server, mounted at /demo/fhir when present. */
+  readonly demoFhir?: RequestHandler;
+}
+
+/** Where the embedded FHIR server is mounted. */
+export const DEMO_FHIR_PATH = '/demo/fhir';
+
+/**
+ * Builds the express app; it does not listen (main does, tests use supertest or port 0).
+ * @param deps - configuration, logger, service definitions, engine and data source.
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(requestContext(deps.logger));
+  app.use(cors(deps.config.corsOrigins));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  const json = express.json({
+    limit: deps.config.bodyLimit,
+    type: ['application/json', 'application/*+json'],
+  });
+  app.use('/cds-services', json);
+  app.use(cdsServicesRouter(deps.services, deps));
+  if (deps.demoFhir !== undefined) app.use(DEMO_FHIR_PATH, deps.demoFhir);
+
+  app.use(() => {
+    throw new NotFoundError('no such endpoint');
+  });
+  app.use(errorHandler);
+  return app;
+}

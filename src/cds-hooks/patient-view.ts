@@ -1,0 +1,75 @@
+import type { Card } from './card.js';
+import { renderCards } from '../cards/render-cards.js';
+import type { EligibilityEngine } from '../engine/eligibility-engine.js';
+import { toPatientBundle } from '../fhir/patient-bundle.js';
+import type { PatientDataSource } from '../fhir/patient-data-source.js';
+import { InvalidRequestError, PrefetchUnavailableError } from './errors.js';
+import { resolvePrefetch, type PrefetchKeyReport } from './prefetch.js';
+import type { PatientViewRequest } from './request.js';
+import type { ServiceDefinition } from './service-definition.js';
+
+/** What answering a patient-view call needs, built once in main (or by a test). */
+export interface PatientViewDeps {
+  readonly engine: EligibilityEngine;
+  readonly dataSource: PatientDataSource;
+  /** Card and suggestion uuids. */
+  readonly newId: () => string;
+  /** The screening date, YYYY-MM-DD. */
+  readonly today: () => string;
+}
+
+/** The answer and what to log about it (counts and ids only, never patient data). */
+export interface PatientViewResult {
+  readonly response: { readonly cards: Card[] };
+  readonly summary: {
+    readonly prefetch: readonly PrefetchKeyReport[];
+    readonly resources: number;
+    readonly trials: number;
+    readonly cards: number;
+    readonly notes: number;
+  };
+}
+
+/**
+ * Answers a patient-view call: prefetch (fetching what is missing), one patient bundle, the
+ * eligibility engine, one card per trial the patient may qualify for.
+ * {@link https://cds-hooks.hl7.org/2.0/#cds-service-response}
+ */
+export async function answerPatientView(
+  service: ServiceDefinition,
+  request: PatientViewRequest,
+  deps: PatientViewDeps,
+  signal?: AbortSignal,
+): Promise<PatientViewResult> {
+  const prefetch = await resolvePrefetch(service, request, deps.dataSource, signal);
+  const patients = prefetch.resources.filter((r) => r.resourceType === 'Patient');
+  if (patients.length === 0)
+    throw new PrefetchUnavailableError('the Patient resource could not be obtained', {
+      expression: ['context.patientId'],
+    });
+  if (patients.some((p) => p.id !== request.context.patientId))
+    throw new InvalidRequestError('the Patient resource does not match context.patientId', {
+      expression: ['context.patientId'],
+    });
+
+  const patient = toPatientBundle({
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: prefetch.resources.map((resource) => ({ resource })),
+  });
+  const screening = await deps.engine.screen(patient, deps.today());
+  const cards = renderCards(screening, deps.engine.trials, {
+    bundle: patient.bundle,
+    newId: deps.newId,
+  });
+  return {
+    response: { cards },
+    summary: {
+      prefetch: prefetch.report,
+      resources: prefetch.resources.length,
+      trials: screening.trials.length,
+      cards: cards.length,
+      notes: patient.notes.length,
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { z } from 'zod';
+import { ConfigurationError } from '../shared/errors.js';
+
+/**
+ * A CDS service as defined in `hooks/<id>.json`: the discovery fields of CDS Hooks 2.0.1.
+ * {@link https://cds-hooks.hl7.org/2.0/#response}
+ */
+
+/** Hooks this service implements; the request context is validated per hook. */
+export const SUPPORTED_HOOKS = ['patient-view'] as const;
+
+/**
+ * Prefetch tokens the spec allows: `{{context.<root-level field>}}` and the user* shortcuts.
+ * {@link https://cds-hooks.hl7.org/2.0/#prefetch-tokens}
+ */
+const PATIENT_VIEW_TOKENS = new Set([
+  'context.patientId',
+  'context.userId',
+  'context.encounterId',
+  'userPractitionerId',
+  'userPractitionerRoleId',
+  'userPatientId',
+  'userRelatedPersonId',
+]);
+
+const PrefetchTemplateSchema = z
+  .string()
+  .min(1)
+  .refine((t) => !/^https?:|^\//.test(t), 'a relative FHIR query (Type/id or Type?params)')
+  .refine((t) => /^[A-Z][A-Za-z]+(\/|\?|$)/.test(t), 'starts with a FHIR resource type')
+  .refine(
+    (t) =>
+      [...t.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g)].every((m) => PATIENT_VIEW_TOKENS.has(m[1] ?? '')),
+    'uses only {{context.patientId}}, {{context.userId}}, {{context.encounterId}} or {{user...Id}} tokens',
+  );
+
+export const ServiceDefinitionSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'kebab-case'),
+    hook: z.enum(SUPPORTED_HOOKS),
+    title: z.string().min(1),
+    description: z.string().min(1),
+    prefetch: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), PrefetchTemplateSchema)
+      .optional(),
+    usageRequirements: z.string().min(1).optional(),
+    /**
+     * Private (not in discovery): prefetch keys whose fetch may fail without failing the call,
+     * e.g. MedicationStatement, which Epic and Oracle Health do not expose in R4. Their data is
+     * then treated as absent and the affected criteria come out "unknown".
+     */
+    optionalPrefetch: z.array(z.string()).optional(),
+  })
+  .strict()
+  .refine(
+    (s) => (s.optionalPrefetch ?? []).every((key) => s.prefetch !== undefined && key in s.prefetch),
+    { message: 'every optionalPrefetch key is a prefetch key', path: ['optionalPrefetch'] },
+  );
+
+export type ServiceDefinition = z.infer<typeof ServiceDefinitionSchema>;
+
+/**
+ * Reads and validates every `hooks/*.json`, once at start-up.
+ * @param dir - the hooks directory.
+ * @throws ConfigurationError when a file is invalid, its id differs from its name, or there is none.
+ */
+export function loadServiceDefinitions(dir: string): ServiceDefinition[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+  } catch (cause) {
+    throw new ConfigurationError(`cannot read the hooks directory ${dir}`, { cause });
+  }
+  if (files.length === 0) throw new ConfigurationError(`no service definitions in ${dir}`);
+  return files.map((file) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    } catch (cause) {
+      throw new ConfigurationError(`hooks/${file}: ${(cause as Error).message}`, { cause });
+    }
+    const parsed = ServiceDefinitionSchema.safeParse(json);
+    if (!parsed.success)
+      throw new ConfigurationError(`hooks/${file} is invalid: ${z.prettifyError(parsed.error)}`);
+    if (parsed.data.id !== basename(file, '.json'))
+      throw new ConfigurationError(
+        `hooks/${file}: id "${parsed.data.id}" must match the file name`,
+      );
+    return parsed.data;
+  });
+}
+
+export type DiscoveredService = Omit<ServiceDefinition, 'optionalPrefetch'>;
+
+/** The discovery document: the definitions' spec fields, private fields left out. */
+export function discoveryDocument(services: readonly ServiceDefinition[]): {
+  services: DiscoveredService[];
+} {
+  return {
+    services: services.map(({ optionalPrefetch: _private, ...spec }) => spec),
+  };
+}

@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { SiteCodeMapSchema, type SiteCodeMap } from './cql/value-sets.js';
+import { ConfigurationError } from './shared/errors.js';
+
+/** Project directories, found relative to this module so that src/ (tsx) and dist/ (node) both work. */
+export const DEFAULT_HOOKS_DIR = fileURLToPath(new URL('../hooks', import.meta.url));
+export const DEFAULT_DEMO_DIR = fileURLToPath(new URL('../demo', import.meta.url));
+
+const BooleanFlagSchema = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const BodyLimitSchema = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 500kb or 5mb');
+
+const OriginListSchema = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin !== ''),
+  )
+  .pipe(
+    z.array(
+      z.union([
+        z.literal('*'),
+        z.url({ protocol: /^https?$/ }).refine((u) => new URL(u).origin === u.replace(/\/$/, ''), {
+          message: 'an origin has no path (https://host[:port])',
+        }),
+      ]),
+    ),
+  );
+
+/**
+ * Environment variables, each with its default. Every one is documented in README.md
+ * ("Configuration") and .env.example.
+ */
+export const EnvSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CORS_ORIGINS: OriginListSchema.default(['https://sandbox.cds-hooks.org']),
+  BODY_LIMIT: BodyLimitSchema.default('5mb'),
+  FHIR_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  FHIR_MAX_PAGES: z.coerce.number().int().min(1).max(100).default(10),
+  DEMO_FHIR: BooleanFlagSchema.default(true),
+  DEMO_DIR: z.string().min(1).default(DEFAULT_DEMO_DIR),
+  HOOKS_DIR: z.string().min(1).default(DEFAULT_HOOKS_DIR),
+  CQL_DIR: z.string().min(1).optional(),
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  SITE_CODE_MAP: z.string().min(1).optional(),
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+});
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** Allowed browser origins; `*` allows any origin (never with credentials, which are never allowed). */
+  readonly corsOrigins: readonly string[];
+  readonly bodyLimit: string;
+  readonly fhirTimeoutMs: number;
+  readonly fhirMaxPages: number;
+  readonly demoFhir: boolean;
+  readonly demoDir: string;
+  readonly hooksDir: string;
+  readonly cqlDir?: string;
+  /** The service's public URL (behind a proxy); otherwise derived from each request. */
+  readonly publicBaseUrl?: string;
+  readonly siteCodes: SiteCodeMap;
+  readonly keepAliveTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+function readSiteCodeMap(path: string): SiteCodeMap {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new ConfigurationError(
+      `SITE_CODE_MAP: cannot read ${path}: ${(cause as Error).message}`,
+      {
+        cause,
+      },
+    );
+  }
+  const parsed = SiteCodeMapSchema.safeParse(json);
+  if (!parsed.success)
+    throw new ConfigurationError(
+      `SITE_CODE_MAP ${path} is invalid: ${z.prettifyError(parsed.error)}`,
+    );
+  return parsed.data;
+}
+
+/**
+ * Parses the environment once, at start-up.
+ * @param env - the variables (process.env in main; a plain object in tests).
+ * @throws ConfigurationError naming every invalid variable.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // An empty variable means "not set", as in most .env tooling.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== ''),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success)
+    throw new ConfigurationError(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+  const e = parsed.data;
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    corsOrigins: Object.freeze([...e.CORS_ORIGINS]),
+    bodyLimit: e.BODY_LIMIT,
+    fhirTimeoutMs: e.FHIR_TIMEOUT_MS,
+    fhirMaxPages: e.FHIR_MAX_PAGES,
+    demoFhir: e.DEMO_FHIR,
+    demoDir: e.DEMO_DIR,
+    hooksDir: e.HOOKS_DIR,
+    ...(e.CQL_DIR !== undefined ? { cqlDir: e.CQL_DIR } : {}),
+    ...(e.PUBLIC_BASE_URL !== undefined ? { publicBaseUrl: e.PUBLIC_BASE_URL } : {}),
+    siteCodes: e.SITE_CODE_MAP === undefined ? [] : readSiteCodeMap(e.SITE_CODE_MAP),
+    keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  });
+}

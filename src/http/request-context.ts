@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from './logger.js';
+
+/** Per-request values kept in res.locals. */
+export interface RequestLocals {
+  requestId: string;
+  log: Logger;
+  /** A route pattern to log instead of the URL (which may hold a patient id). */
+  route?: string;
+}
+
+export function locals(res: Response): RequestLocals {
+  return res.locals as RequestLocals;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9\-_.]{1,64}$/;
+
+/**
+ * Gives each request an id (a well-formed incoming X-Request-Id is kept), a child logger that
+ * carries it, and one access log line when the response is finished. The line holds the route
+ * pattern, never the URL, query or body.
+ * @param logger - the process logger.
+ */
+export function requestContext(logger: Logger): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    const incoming = req.get('x-request-id');
+    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const context: RequestLocals = { requestId, log: logger.child({ requestId }) };
+    Object.assign(res.locals, context);
+    res.on('finish', () => {
+      const route =
+        locals(res).route ??
+        (req.route !== undefined
+          ? `${req.baseUrl}${String((req.route as { path: unknown }).path)}`
+          : '(unmatched)');
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      locals(res).log.info(
+        {
+          method: req.method,
+          route,
+          status: res.statusCode,
+          durationMs: Math.round(durationMs * 10) / 10,
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
