@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import { createApp, DEMO_FHIR_PATH } from './app.js';
+import { loadConfig, type Config } from './config.js';
+import { loadServiceDefinitions } from './cds-hooks/service-definition.js';
+import { createDemoFhirServer } from './demo/demo-fhir-server.js';
+import { loadEligibilityEngine } from './engine/load-engine.js';
+import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
+import { createLogger, type Logger } from './http/logger.js';
+
+/** Today's date in the process time zone (TZ): the screening date criteria count back from. */
+function today(): string {
+  return new Date().toLocaleDateString('en-CA');
+}
+
+/**
+ * Builds every dependency once, listens, and shuts down gracefully on SIGTERM/SIGINT.
+ * @param config - the parsed configuration.
+ * @param logger - the process logger.
+ */
+export async function start(config: Config, logger: Logger): Promise<Server> {
+  const started = Date.now();
+  const services = loadServiceDefinitions(config.hooksDir);
+  const engine = loadEligibilityEngine({
+    ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
+    siteCodes: config.siteCodes,
+  });
+  const dataSource = new FhirKitDataSource({
+    timeoutMs: config.fhirTimeoutMs,
+    maxPages: config.fhirMaxPages,
+    onTruncated: () => {
+      logger.warn(
+        { maxPages: config.fhirMaxPages },
+        'a FHIR search had more pages than FHIR_MAX_PAGES',
+      );
+    },
+  });
+  const demo = config.demoFhir
+    ? await createDemoFhirServer({
+        dataDirs: [
+          { dir: join(config.demoDir, 'patients'), shiftDates: true },
+          { dir: join(config.demoDir, 'synthea'), shiftDates: false },
+        ],
+        today: today(),
+        mountPath: DEMO_FHIR_PATH,
+        ...(config.publicBaseUrl !== undefined ? { publicBaseUrl: config.publicBaseUrl } : {}),
+      })
+    : undefined;
+  const app = createApp({
+    config,
+    logger,
+    services,
+    engine,
+    dataSource,
+    newId: randomUUID,
+    today,
+    ...(demo !== undefined ? { demoFhir: demo.handler } : {}),
+  });
+
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  // Longer than the idle timeout of common load balancers (AWS ALB: 60 s), so the balancer, not
+  // this process, closes idle connections; headers timeout a little longer, as Node requires.
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.headersTimeout = config.keepAliveTimeoutMs + 1000;
+  server.requestTimeout = config.requestTimeoutMs;
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  logger.info(
+    {
+      host: config.host,
+      port,
+      services: services.map((s) => s.id),
+      trials: engine.trials.map((t) => t.id),
+      demoFhir:
+        demo === undefined
+          ? false
+          : { path: DEMO_FHIR_PATH, patients: demo.patients.length, resources: demo.resourceCount },
+      startupMs: Date.now() - started,
+    },
+    'listening',
+  );
+  if (demo !== undefined)
+    logger.warn(
+      'the embedded demo FHIR server is on (DEMO_FHIR=true): switch it off in production',
+    );
+  return server;
+}
+
+function shutdownOnSignals(server: Server, config: Config, logger: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.warn('shutdown timed out: closing remaining connections');
+      server.closeAllConnections();
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    server.close((error) => {
+      if (error !== undefined) logger.error({ err: error }, 'error while closing');
+      process.exit(error === undefined ? 0 : 1);
+    });
+    server.closeIdleConnections();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger(config.logLevel);
+  try {
+    const server = await start(config, logger);
+    shutdownOnSignals(server, config, logger);
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    process.exit(1);
+  }
+}
+
+await main();
