@@ -175,6 +175,12 @@ describe('NCT07339332 criteria', () => {
       const today = observation('21198-7', { quantity: 1, unit: 'm[IU]/mL' }, { date: AS_OF });
       expect(await result('negative-pregnancy-test', today)).toBe('pass');
     });
+    it('passes with a beta-hCG reported as "<5 mIU/mL"', async () => {
+      // Regression: a result with a comparator has no comparable value, so this was unknown.
+      const below = observation('21198-7', { quantity: 5, unit: 'mIU/mL' }, { date: daysAgo(1) });
+      if (below.valueQuantity) below.valueQuantity.comparator = '<';
+      expect(await result('negative-pregnancy-test', below)).toBe('pass');
+    });
     it('passes with a coded negative qualitative test, and for a man', async () => {
       expect(await result('negative-pregnancy-test', observation('2118-8', NEGATIVE))).toBe('pass');
       expect(await result('negative-pregnancy-test', patient({ gender: 'male' }))).toBe('pass');
@@ -204,6 +210,23 @@ describe('NCT07339332 criteria', () => {
     it('ignores refuted and resolved SLE', async () => {
       expect(await result('sle-6-months', sle({ verificationStatus: 'refuted' }))).toBe('fail');
       expect(await result('sle-6-months', sle({ clinicalStatus: 'resolved' }))).toBe('fail');
+    });
+    it('dates the onset from onsetAge and the birth date', async () => {
+      // Regression: onsetAge was ignored and the (recent) recorded date taken as the onset.
+      const atAge = (years: number) => {
+        const c = sle({ recorded: daysAgo(10) });
+        delete c.onsetDateTime;
+        c.onsetAge = { value: years, unit: 'a', system: 'http://unitsofmeasure.org', code: 'a' };
+        return c;
+      };
+      expect(await result('sle-6-months', patient({ age: 40 }), atAge(30))).toBe('pass');
+      expect(await result('sle-6-months', patient({ age: 40 }), atAge(40))).toBe('fail');
+    });
+    it('is unknown when the onset is undated (onsetString) and SLE was recorded recently', async () => {
+      const undated = sle({ recorded: daysAgo(10) });
+      delete undated.onsetDateTime;
+      undated.onsetString = 'in her twenties';
+      expect(await result('sle-6-months', undated)).toBe('unknown');
     });
     it('is unknown with "lupus erythematosus" (Synthea 200936003)', async () => {
       const lupus = condition({ code: '200936003' }, { onset: yearsAgo(3) });
