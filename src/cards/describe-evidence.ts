@@ -1,0 +1,186 @@
+import type {
+  Bundle,
+  CodeableConcept,
+  Condition,
+  Dosage,
+  FhirResource,
+  MedicationRequest,
+  MedicationStatement,
+  Observation,
+  Quantity,
+} from 'fhir/r4.js';
+
+/**
+ * Short, PHI-minimal descriptions of the resources that decided a criterion, for card details:
+ * what was measured or recorded, its value and its date. Patient resources are never described
+ * (no name, birth date or identifier reaches a card).
+ */
+
+/** `Type/id` → resource, for the evidence references of one screening. */
+export type ResourceIndex = ReadonlyMap<string, FhirResource>;
+
+/**
+ * Indexes a bundle's resources by `Type/id`, the form of the engine's evidence references.
+ * @param bundle - the normalised patient bundle the engine evaluated.
+ */
+export function indexResources(bundle: Bundle): ResourceIndex {
+  const index = new Map<string, FhirResource>();
+  for (const entry of bundle.entry ?? []) {
+    const resource = entry.resource;
+    if (resource?.id !== undefined) index.set(`${resource.resourceType}/${resource.id}`, resource);
+  }
+  return index;
+}
+
+/** A described piece of evidence: the text shown and the date used to order it (newest first). */
+export interface EvidenceLine {
+  readonly text: string;
+  readonly date?: string;
+}
+
+/** Escapes the characters GitHub-flavoured Markdown would interpret in record text. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\\`*_[\]<>#|~]/g, (c) => `\\${c}`)
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function day(value: string | undefined): string | undefined {
+  return value === undefined || value.length < 4 ? undefined : value.slice(0, 10);
+}
+
+function conceptText(concept: CodeableConcept | undefined): string | undefined {
+  const coding = concept?.coding?.find((c) => c.display !== undefined) ?? concept?.coding?.[0];
+  return concept?.text ?? coding?.display ?? coding?.code;
+}
+
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+
+function quantityText(quantity: Quantity | undefined): string | undefined {
+  if (quantity?.value === undefined) return undefined;
+  const unit = quantity.unit ?? quantity.code;
+  const shownUnit = unit === undefined || unit === '1' || unit.startsWith('{') ? '' : ` ${unit}`;
+  return `${quantity.comparator ?? ''}${formatNumber(quantity.value)}${shownUnit}`;
+}
+
+function observationValue(observation: Observation): string | undefined {
+  if (observation.valueQuantity !== undefined) return quantityText(observation.valueQuantity);
+  if (observation.valueCodeableConcept !== undefined)
+    return conceptText(observation.valueCodeableConcept);
+  if (observation.valueInteger !== undefined) return String(observation.valueInteger);
+  if (observation.valueBoolean !== undefined) return observation.valueBoolean ? 'yes' : 'no';
+  if (observation.valueString !== undefined) return observation.valueString;
+  return undefined;
+}
+
+function describeObservation(observation: Observation): EvidenceLine {
+  const name = conceptText(observation.code) ?? 'Observation';
+  const value = observationValue(observation);
+  const date = day(
+    observation.effectiveDateTime ?? observation.effectivePeriod?.start ?? observation.issued,
+  );
+  const high = quantityText(observation.referenceRange?.[0]?.high);
+  const parts = [
+    escapeMarkdown(name),
+    value === undefined ? 'no value' : escapeMarkdown(value),
+    ...(high === undefined ? [] : [`(ULN ${escapeMarkdown(high)})`]),
+  ];
+  return {
+    text: `${parts.join(' ')}${date === undefined ? '' : `, ${date}`}`,
+    ...(date === undefined ? {} : { date }),
+  };
+}
+
+function describeCondition(condition: Condition): EvidenceLine {
+  const name = escapeMarkdown(conceptText(condition.code) ?? 'Condition');
+  const onset = day(condition.onsetDateTime ?? condition.onsetPeriod?.start);
+  const recorded = day(condition.recordedDate);
+  const status = condition.clinicalStatus?.coding?.[0]?.code;
+  const when =
+    onset !== undefined
+      ? `, onset ${onset}`
+      : recorded !== undefined
+        ? `, recorded ${recorded}`
+        : '';
+  const date = onset ?? recorded;
+  return {
+    text: `${name}${when}${status !== undefined && status !== 'active' ? ` (${escapeMarkdown(status)})` : ''}`,
+    ...(date === undefined ? {} : { date }),
+  };
+}
+
+function doseText(dosage: readonly Dosage[] | undefined): string | undefined {
+  const first = dosage?.[0];
+  const dose = quantityText(first?.doseAndRate?.[0]?.doseQuantity);
+  if (dose === undefined) return first?.text;
+  const repeat = first?.timing?.repeat;
+  if (repeat?.frequency === 1 && repeat.period === 1 && repeat.periodUnit === 'd')
+    return `${dose} daily`;
+  return dose;
+}
+
+function describeMedication(resource: MedicationRequest | MedicationStatement): EvidenceLine {
+  const name = escapeMarkdown(conceptText(resource.medicationCodeableConcept) ?? 'Medication');
+  let start: string | undefined;
+  let end: string | undefined;
+  let dose: string | undefined;
+  if (resource.resourceType === 'MedicationRequest') {
+    const bounds = resource.dosageInstruction?.[0]?.timing?.repeat?.boundsPeriod;
+    start = day(bounds?.start ?? resource.authoredOn);
+    end = day(bounds?.end);
+    dose = doseText(resource.dosageInstruction);
+  } else {
+    start = day(resource.effectivePeriod?.start ?? resource.effectiveDateTime);
+    end = day(resource.effectivePeriod?.end);
+    dose = doseText(resource.dosage);
+  }
+  const period =
+    start === undefined ? '' : end === undefined ? `, since ${start}` : `, ${start} to ${end}`;
+  const status = resource.status === 'active' ? '' : ` (${resource.status})`;
+  return {
+    text: `${name}${dose === undefined ? '' : ` ${escapeMarkdown(dose)}`}${period}${status}`,
+    ...(start === undefined ? {} : { date: end ?? start }),
+  };
+}
+
+/**
+ * Describes one evidence resource, or nothing for resources a card must not show (Patient) or
+ * cannot describe.
+ * @param resource - a resource from the patient bundle.
+ */
+export function describeResource(resource: FhirResource): EvidenceLine | undefined {
+  switch (resource.resourceType) {
+    case 'Observation':
+      return describeObservation(resource);
+    case 'Condition':
+      return describeCondition(resource);
+    case 'MedicationRequest':
+    case 'MedicationStatement':
+      return describeMedication(resource);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Describes the evidence references of a criterion, newest first, at most `limit` lines.
+ * @param references - `Type/id` references from a CriterionResult.
+ * @param index - the bundle's resources.
+ * @param limit - how many lines to keep.
+ */
+export function describeEvidence(
+  references: readonly string[],
+  index: ResourceIndex,
+  limit = 3,
+): readonly string[] {
+  const lines = references.flatMap((ref) => {
+    const resource = index.get(ref);
+    const line = resource === undefined ? undefined : describeResource(resource);
+    return line === undefined ? [] : [line];
+  });
+  lines.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
+  return [...new Set(lines.map((l) => l.text))].slice(0, limit);
+}

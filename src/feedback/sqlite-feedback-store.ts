@@ -1,0 +1,282 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { FeedbackEntry } from './feedback-request.js';
+import type {
+  CardLedger,
+  FeedbackRecordResult,
+  FeedbackStore,
+  IssuedCardRef,
+  TrialFeedbackSummary,
+} from './feedback-store.js';
+
+/** Default location of the feedback database (gitignored: `data/*.sqlite*`). */
+export const DEFAULT_FEEDBACK_DB_PATH = 'data/feedback.sqlite';
+/** How long the ledger remembers a card uuid (feedback may come days after a card was shown). */
+export const DEFAULT_CARD_TTL_DAYS = 90;
+
+const NO_REASON = 'no reason given';
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Expired ledger rows are purged at most this often, on a remember() call. */
+const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Schema migrations, applied in order; PRAGMA user_version holds how many have run. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE issued_card (
+    card_uuid     TEXT PRIMARY KEY,
+    service_id    TEXT NOT NULL,
+    trial_id      TEXT NOT NULL,
+    hook_instance TEXT NOT NULL,
+    issued_at     TEXT NOT NULL,
+    expires_at    TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX issued_card_expires_at ON issued_card (expires_at);
+
+  -- Shown counts per trial and day: kept after the ledger rows they count have expired.
+  CREATE TABLE card_shown (
+    service_id TEXT NOT NULL,
+    trial_id   TEXT NOT NULL,
+    day        TEXT NOT NULL,
+    shown      INTEGER NOT NULL,
+    PRIMARY KEY (service_id, trial_id, day)
+  ) WITHOUT ROWID;
+
+  -- One row per feedback entry. No patient identifier: the free-text userComment is not stored
+  -- (it may name the patient), only whether there was one.
+  CREATE TABLE feedback (
+    id                   INTEGER PRIMARY KEY,
+    service_id           TEXT NOT NULL,
+    card_uuid            TEXT NOT NULL,
+    trial_id             TEXT,
+    hook_instance        TEXT,
+    outcome              TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
+    reason_system        TEXT,
+    reason_code          TEXT,
+    reason_display       TEXT,
+    has_comment          INTEGER NOT NULL DEFAULT 0,
+    accepted_suggestions TEXT,
+    outcome_timestamp    TEXT NOT NULL,
+    received_at          TEXT NOT NULL,
+    UNIQUE (service_id, card_uuid, outcome, outcome_timestamp)
+  );
+  CREATE INDEX feedback_card ON feedback (service_id, card_uuid);
+  `,
+];
+
+export interface SqliteFeedbackStoreOptions {
+  /** Days a card uuid is remembered (default 90). */
+  readonly cardTtlDays?: number;
+  /** The clock (tests inject one). */
+  readonly now?: () => Date;
+  /** Open an existing database only (the report command): fail when the file is missing. */
+  readonly fileMustExist?: boolean;
+}
+
+interface FeedbackRow {
+  trial_id: string | null;
+  outcome: 'accepted' | 'overridden';
+  reason_code: string | null;
+  reason_display: string | null;
+}
+
+/**
+ * The feedback store and card ledger in one SQLite database (better-sqlite3: synchronous, one
+ * connection per process, WAL so the report command can read while the service writes).
+ */
+export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
+  private readonly db: Database.Database;
+  private readonly ttlMs: number;
+  private readonly now: () => Date;
+  private lastPurge = 0;
+
+  /**
+   * Opens (creating it and its directory when needed) and migrates the database.
+   * @param path - the database file, or `:memory:`.
+   * @param options - ledger expiry, clock.
+   */
+  constructor(path: string, options: SqliteFeedbackStoreOptions = {}) {
+    if (path !== ':memory:' && options.fileMustExist !== true) {
+      mkdirSync(dirname(path), { recursive: true });
+    }
+    this.db = new Database(path, { fileMustExist: options.fileMustExist === true });
+    this.db.pragma('journal_mode = WAL');
+    // Feedback is a record of clinical decisions: wait for the disk on every commit.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.ttlMs = (options.cardTtlDays ?? DEFAULT_CARD_TTL_DAYS) * DAY_MS;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      const sql = MIGRATIONS[i] ?? '';
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  remember(call: {
+    readonly serviceId: string;
+    readonly hookInstance: string;
+    readonly cards: readonly IssuedCardRef[];
+  }): void {
+    if (call.cards.length === 0) return;
+    const now = this.now();
+    const issuedAt = now.toISOString();
+    const expiresAt = new Date(now.getTime() + this.ttlMs).toISOString();
+    const day = issuedAt.slice(0, 10);
+    const insert = this.db.prepare(
+      `INSERT INTO issued_card (card_uuid, service_id, trial_id, hook_instance, issued_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING`,
+    );
+    const count = this.db.prepare(
+      `INSERT INTO card_shown (service_id, trial_id, day, shown) VALUES (?, ?, ?, 1)
+       ON CONFLICT (service_id, trial_id, day) DO UPDATE SET shown = shown + 1`,
+    );
+    this.db.transaction(() => {
+      for (const card of call.cards) {
+        const { changes } = insert.run(
+          card.uuid,
+          call.serviceId,
+          card.trialId,
+          call.hookInstance,
+          issuedAt,
+          expiresAt,
+        );
+        if (changes > 0) count.run(call.serviceId, card.trialId, day);
+      }
+      if (now.getTime() - this.lastPurge >= PURGE_INTERVAL_MS) {
+        this.db.prepare('DELETE FROM issued_card WHERE expires_at <= ?').run(issuedAt);
+        this.lastPurge = now.getTime();
+      }
+    })();
+  }
+
+  lookup(
+    cardUuid: string,
+  ): { serviceId: string; trialId: string; hookInstance: string } | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT service_id, trial_id, hook_instance FROM issued_card
+         WHERE card_uuid = ? AND expires_at > ?`,
+      )
+      .get(cardUuid, this.now().toISOString()) as
+      { service_id: string; trial_id: string; hook_instance: string } | undefined;
+    return row === undefined
+      ? undefined
+      : { serviceId: row.service_id, trialId: row.trial_id, hookInstance: row.hook_instance };
+  }
+
+  record(serviceId: string, entries: readonly FeedbackEntry[]): FeedbackRecordResult {
+    const receivedAt = this.now().toISOString();
+    const insert = this.db.prepare(
+      `INSERT INTO feedback (service_id, card_uuid, trial_id, hook_instance, outcome, reason_system,
+         reason_code, reason_display, has_comment, accepted_suggestions, outcome_timestamp, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (service_id, card_uuid, outcome, outcome_timestamp) DO NOTHING`,
+    );
+    let stored = 0;
+    let duplicates = 0;
+    let unknownCards = 0;
+    this.db.transaction(() => {
+      for (const entry of entries) {
+        const issued = this.lookup(entry.card);
+        if (issued === undefined) unknownCards++;
+        // An override reason only means something for an overridden card.
+        const reason = entry.outcome === 'overridden' ? entry.overrideReason : undefined;
+        const { changes } = insert.run(
+          serviceId,
+          entry.card,
+          issued?.trialId ?? null,
+          issued?.hookInstance ?? null,
+          entry.outcome,
+          reason?.reason?.system ?? null,
+          reason?.reason?.code ?? null,
+          reason?.reason?.display ?? null,
+          reason?.userComment === undefined ? 0 : 1,
+          entry.acceptedSuggestions === undefined
+            ? null
+            : JSON.stringify(entry.acceptedSuggestions.map((s) => s.id)),
+          new Date(entry.outcomeTimestamp).toISOString(),
+          receivedAt,
+        );
+        if (changes > 0) stored++;
+        else duplicates++;
+      }
+    })();
+    return { stored, duplicates, unknownCards };
+  }
+
+  report(options: { readonly serviceId?: string } = {}): TrialFeedbackSummary[] {
+    const service = options.serviceId;
+    const shownRows = this.db
+      .prepare(
+        `SELECT trial_id, SUM(shown) AS shown FROM card_shown
+         WHERE (? IS NULL OR service_id = ?) GROUP BY trial_id`,
+      )
+      .all(service ?? null, service ?? null) as { trial_id: string; shown: number }[];
+    // The latest outcome of each card: a clinician may override a card and accept it later.
+    const latest = this.db
+      .prepare(
+        `SELECT trial_id, outcome, reason_code, reason_display FROM feedback f
+         WHERE (? IS NULL OR service_id = ?)
+           AND id = (SELECT g.id FROM feedback g
+                     WHERE g.service_id = f.service_id AND g.card_uuid = f.card_uuid
+                     ORDER BY g.outcome_timestamp DESC, g.id DESC LIMIT 1)`,
+      )
+      .all(service ?? null, service ?? null) as FeedbackRow[];
+
+    interface Tally {
+      shown: number;
+      accepted: number;
+      overridden: number;
+      reasons: Map<string, number>;
+    }
+    const byTrial = new Map<string | null, Tally>();
+    const tally = (trialId: string | null): Tally => {
+      let t = byTrial.get(trialId);
+      if (t === undefined) {
+        t = { shown: 0, accepted: 0, overridden: 0, reasons: new Map() };
+        byTrial.set(trialId, t);
+      }
+      return t;
+    };
+    for (const row of shownRows) tally(row.trial_id).shown += row.shown;
+    for (const row of latest) {
+      const t = tally(row.trial_id);
+      if (row.outcome === 'accepted') {
+        t.accepted++;
+      } else {
+        t.overridden++;
+        const reason = row.reason_display ?? row.reason_code ?? NO_REASON;
+        t.reasons.set(reason, (t.reasons.get(reason) ?? 0) + 1);
+      }
+    }
+    return [...byTrial.entries()]
+      .sort(([a], [b]) => (a === null ? 1 : b === null ? -1 : a.localeCompare(b)))
+      .map(([trialId, t]) => ({
+        trialId,
+        shown: t.shown,
+        accepted: t.accepted,
+        overridden: t.overridden,
+        overriddenByReason: [...t.reasons.entries()]
+          .map(([reason, count]) => ({ reason, count }))
+          .sort(
+            (a, b) =>
+              b.count - a.count ||
+              Number(a.reason === NO_REASON) - Number(b.reason === NO_REASON) ||
+              a.reason.localeCompare(b.reason),
+          ),
+      }));
+  }
+
+  /** Closes the database (graceful shutdown, tests). */
+  close(): void {
+    this.db.close();
+  }
+}
