@@ -8,6 +8,8 @@ import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import type { Logger } from './http/logger.js';
 import { requestContext } from './http/request-context.js';
+import type { FeedbackStore } from './feedback/feedback-store.js';
+import { feedbackRouter } from './http/routes/feedback.js';
 
 /** Everything the app needs, built once by main (or by a test). */
 export interface AppDeps extends PatientViewDeps {
@@ -16,6 +18,8 @@ export interface AppDeps extends PatientViewDeps {
   readonly services: readonly ServiceDefinition[];
   /** The embedded demo FHIR server, mounted at /demo/fhir when present. */
   readonly demoFhir?: RequestHandler;
+  /** Feedback (issue 4): where POST /cds-services/{id}/feedback stores entries; off when absent. */
+  readonly feedbackStore?: FeedbackStore;
 }
 
 /** Where the embedded FHIR server is mounted. */
@@ -41,6 +45,19 @@ export function createApp(deps: AppDeps): Express {
     type: ['application/json', 'application/*+json'],
   });
   app.use('/cds-services', json);
+  // Feedback (issue 4) {@link https://cds-hooks.hl7.org/2.0/#feedback}
+  if (deps.feedbackStore !== undefined) {
+    const serviceIds = new Set(deps.services.map((s) => s.id));
+    app.use(
+      feedbackRouter({
+        store: deps.feedbackStore,
+        isKnownService: (id) => serviceIds.has(id),
+        onRecorded: (serviceId, result) => {
+          deps.logger.info({ serviceId, ...result }, 'feedback recorded');
+        },
+      }),
+    );
+  }
   app.use(cdsServicesRouter(deps.services, deps));
   if (deps.demoFhir !== undefined) app.use(DEMO_FHIR_PATH, deps.demoFhir);
 

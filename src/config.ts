@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SiteCodeMapSchema, type SiteCodeMap } from './cql/value-sets.js';
 import { ConfigurationError } from './shared/errors.js';
+import { DEFAULT_CARD_TTL_DAYS, DEFAULT_FEEDBACK_DB_PATH } from './feedback/feedback-store.js';
 
 /** Project directories, found relative to this module so that src/ (tsx) and dist/ (node) both work. */
 export const DEFAULT_HOOKS_DIR = fileURLToPath(new URL('../hooks', import.meta.url));
@@ -59,6 +60,12 @@ export const EnvSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  // Cards and feedback (issue 4)
+  FEEDBACK_DB_PATH: z.string().min(1).default(DEFAULT_FEEDBACK_DB_PATH),
+  CARD_LEDGER_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_CARD_TTL_DAYS),
+  CARD_SMART_LINK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CARD_SMART_LINK_LABEL: z.string().min(1).max(80).optional(),
+  SHOW_NOT_RECRUITING: BooleanFlagSchema.default(false),
 });
 
 export interface Config {
@@ -80,6 +87,15 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  // Cards and feedback (issue 4)
+  /** The SQLite file holding feedback and the card ledger (`:memory:` keeps nothing). */
+  readonly feedbackDbPath: string;
+  /** How long a card uuid is remembered for feedback. */
+  readonly cardLedgerTtlDays: number;
+  /** A SMART app link added to every card. */
+  readonly cardSmartLink?: { readonly url: string; readonly label?: string };
+  /** Also show trials whose registry status is not RECRUITING. */
+  readonly showNotRecruiting: boolean;
 }
 
 function readSiteCodeMap(path: string): SiteCodeMap {
@@ -133,5 +149,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    // Cards and feedback (issue 4)
+    feedbackDbPath: e.FEEDBACK_DB_PATH,
+    cardLedgerTtlDays: e.CARD_LEDGER_TTL_DAYS,
+    ...(e.CARD_SMART_LINK_URL !== undefined
+      ? {
+          cardSmartLink: {
+            url: e.CARD_SMART_LINK_URL,
+            ...(e.CARD_SMART_LINK_LABEL !== undefined ? { label: e.CARD_SMART_LINK_LABEL } : {}),
+          },
+        }
+      : {}),
+    showNotRecruiting: e.SHOW_NOT_RECRUITING,
   });
 }

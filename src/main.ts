@@ -8,6 +8,8 @@ import { createDemoFhirServer } from './demo/demo-fhir-server.js';
 import { loadEligibilityEngine } from './engine/load-engine.js';
 import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import { createLogger, type Logger } from './http/logger.js';
+import { nonFatalLedger } from './feedback/feedback-store.js';
+import { SqliteFeedbackStore } from './feedback/sqlite-feedback-store.js';
 
 /** Today's date in the process time zone (TZ): the screening date criteria count back from. */
 function today(): string {
@@ -47,7 +49,25 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
         ...(config.publicBaseUrl !== undefined ? { publicBaseUrl: config.publicBaseUrl } : {}),
       })
     : undefined;
+  // Cards and feedback (issue 4): one SQLite database for feedback and the card ledger.
+  const feedbackStore = new SqliteFeedbackStore(config.feedbackDbPath, {
+    cardTtlDays: config.cardLedgerTtlDays,
+  });
+  process.once('exit', () => {
+    feedbackStore.close();
+  });
+  const feedbackDeps = {
+    feedbackStore,
+    cardLedger: nonFatalLedger(feedbackStore, (error) => {
+      logger.warn({ err: error }, 'could not remember issued cards');
+    }),
+    cardOptions: {
+      showNotRecruiting: config.showNotRecruiting,
+      ...(config.cardSmartLink !== undefined ? { smartLink: config.cardSmartLink } : {}),
+    },
+  };
   const app = createApp({
+    ...feedbackDeps,
     config,
     logger,
     services,

@@ -1,6 +1,7 @@
 import type { Card } from './card.js';
-import { renderCards } from '../cards/render-cards.js';
+import { issuedCards, renderCards, type CardOptions } from '../cards/render-cards.js';
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
+import type { CardLedger } from '../feedback/feedback-store.js';
 import { toPatientBundle } from '../fhir/patient-bundle.js';
 import type { PatientDataSource } from '../fhir/patient-data-source.js';
 import { InvalidRequestError, PrefetchUnavailableError } from './errors.js';
@@ -16,6 +17,10 @@ export interface PatientViewDeps {
   readonly newId: () => string;
   /** The screening date, YYYY-MM-DD. */
   readonly today: () => string;
+  /** Card options from the configuration (issue 4). */
+  readonly cardOptions?: CardOptions;
+  /** Remembers which trial each issued card uuid is about, for feedback (issue 4). */
+  readonly cardLedger?: CardLedger;
 }
 
 /** The answer and what to log about it (counts and ids only, never patient data). */
@@ -27,6 +32,8 @@ export interface PatientViewResult {
     readonly trials: number;
     readonly cards: number;
     readonly notes: number;
+    readonly prefetchMs: number;
+    readonly screenMs: number;
   };
 }
 
@@ -41,7 +48,9 @@ export async function answerPatientView(
   deps: PatientViewDeps,
   signal?: AbortSignal,
 ): Promise<PatientViewResult> {
+  const started = performance.now();
   const prefetch = await resolvePrefetch(service, request, deps.dataSource, signal);
+  const prefetched = performance.now();
   const patients = prefetch.resources.filter((r) => r.resourceType === 'Patient');
   if (patients.length === 0)
     throw new PrefetchUnavailableError('the Patient resource could not be obtained', {
@@ -58,9 +67,17 @@ export async function answerPatientView(
     entry: prefetch.resources.map((resource) => ({ resource })),
   });
   const screening = await deps.engine.screen(patient, deps.today());
+  const screened = performance.now();
   const cards = renderCards(screening, deps.engine.trials, {
     bundle: patient.bundle,
     newId: deps.newId,
+    ...deps.cardOptions,
+    userId: request.context.userId,
+  });
+  deps.cardLedger?.remember({
+    serviceId: service.id,
+    hookInstance: request.hookInstance,
+    cards: issuedCards(cards),
   });
   return {
     response: { cards },
@@ -70,6 +87,8 @@ export async function answerPatientView(
       trials: screening.trials.length,
       cards: cards.length,
       notes: patient.notes.length,
+      prefetchMs: Math.round(prefetched - started),
+      screenMs: Math.round(screened - prefetched),
     },
   };
 }

@@ -42,8 +42,7 @@ function expectedType(query: string): string {
 function describeFailure(error: unknown): string {
   // Duck-typed: the abort reason is a DOMException, not always an Error of this realm.
   const name = (error as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError')
-    return 'did not answer in time';
+  if (name === 'TimeoutError' || name === 'AbortError') return 'did not answer in time';
   const response = (error as { response?: { status?: unknown; data?: unknown } } | null)?.response;
   if (typeof response?.status === 'number') {
     if (response.status >= 200 && response.status < 300) return 'answered invalid JSON';

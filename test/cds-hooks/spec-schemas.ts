@@ -30,7 +30,8 @@ function noNullOrEmpty(value: unknown, path: string[] = []): string | undefined 
 const NoEmpty = <T extends z.ZodType>(schema: T) =>
   schema.superRefine((value, ctx) => {
     const bad = noNullOrEmpty(value);
-    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `null or empty value at ${bad}` });
+    if (bad !== undefined)
+      ctx.addIssue({ code: 'custom', message: `null or empty value at ${bad}` });
   });
 
 const Coding = z.object({ code: z.string(), system: z.string(), display: z.string().optional() });
@@ -78,7 +79,10 @@ const Link = z
     extension: Extension,
   })
   .strict()
-  .refine((l) => l.appContext === undefined || l.type === 'smart', 'appContext only with smart links');
+  .refine(
+    (l) => l.appContext === undefined || l.type === 'smart',
+    'appContext only with smart links',
+  );
 
 /** Card: https://cds-hooks.hl7.org/2.0/#card-attributes */
 export const SpecCardSchema = z

@@ -71,17 +71,37 @@ describe('POST /cds-services/{id}', () => {
       });
       const prefetch = {
         ...fullPrefetch(),
-        conditions: searchset({ resourceType: 'Condition', id: 'c1', subject: { reference: `Patient/${PATIENT_ID}` }, code: { text: 'x' } }),
+        conditions: searchset({
+          resourceType: 'Condition',
+          id: 'c1',
+          subject: { reference: `Patient/${PATIENT_ID}` },
+          code: { text: 'x' },
+        }),
         observationsLaboratory: searchset(
           { resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' } },
-          { resourceType: 'OperationOutcome', issue: [{ severity: 'warning', code: 'incomplete' }] },
+          {
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'warning', code: 'incomplete' }],
+          },
         ),
         // the same Observation under two categories counts once
-        observationsSurvey: searchset({ resourceType: 'Observation', id: 'o1', status: 'final', code: { text: 'x' } }),
+        observationsSurvey: searchset({
+          resourceType: 'Observation',
+          id: 'o1',
+          status: 'final',
+          code: { text: 'x' },
+        }),
       };
-      await request(createApp(makeDeps({ engine }))).post(CALL).send(makeCdsRequest({ prefetch })).expect(200);
+      await request(createApp(makeDeps({ engine })))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch }))
+        .expect(200);
       expect(seen).toEqual([
-        { patientId: PATIENT_ID, asOf: '2026-11-22', types: ['Patient', 'Condition', 'Observation'] },
+        {
+          patientId: PATIENT_ID,
+          asOf: '2026-11-22',
+          types: ['Patient', 'Condition', 'Observation'],
+        },
       ]);
     });
   });
@@ -106,7 +126,13 @@ describe('POST /cds-services/{id}', () => {
           makeCdsRequest({
             prefetch: partial,
             fhirServer: FHIR,
-            fhirAuthorization: { access_token: TOKEN, token_type: 'Bearer', expires_in: 300, scope: 'patient/*.read', subject: 'cds-service' },
+            fhirAuthorization: {
+              access_token: TOKEN,
+              token_type: 'Bearer',
+              expires_in: 300,
+              scope: 'patient/*.read',
+              subject: 'cds-service',
+            },
           }),
         )
         .expect(200, { cards: [] });
@@ -120,9 +146,14 @@ describe('POST /cds-services/{id}', () => {
       const dataSource = new MemoryDataSource({ [`Patient/${PATIENT_ID}`]: patientResource() });
       const body = makeCdsRequest({ fhirServer: FHIR });
       delete body.prefetch;
-      await request(createApp(makeDeps({ dataSource }))).post(CALL).send(body).expect(200, { cards: [] });
+      await request(createApp(makeDeps({ dataSource })))
+        .post(CALL)
+        .send(body)
+        .expect(200, { cards: [] });
       expect(dataSource.calls.map((c) => c.query).sort()).toEqual(
-        Object.values(SERVICE_TEMPLATES).map((t) => t.replace('{{context.patientId}}', PATIENT_ID)).sort(),
+        Object.values(SERVICE_TEMPLATES)
+          .map((t) => t.replace('{{context.patientId}}', PATIENT_ID))
+          .sort(),
       );
       expect(dataSource.calls.every((c) => c.accessToken === undefined)).toBe(true);
     });
@@ -138,7 +169,9 @@ describe('POST /cds-services/{id}', () => {
 
     it('returns 412 when the FHIR server fails for a required key', async () => {
       const dataSource = new MemoryDataSource({
-        [`Condition?patient=${PATIENT_ID}`]: new FhirUnavailableError('the FHIR server answered HTTP 500'),
+        [`Condition?patient=${PATIENT_ID}`]: new FhirUnavailableError(
+          'the FHIR server answered HTTP 500',
+        ),
       });
       const partial = without(fullPrefetch(), 'conditions');
       const res = await request(createApp(makeDeps({ dataSource })))
@@ -150,7 +183,9 @@ describe('POST /cds-services/{id}', () => {
 
     it('answers 200 when only an optional key (MedicationStatement) fails', async () => {
       const dataSource = new MemoryDataSource({
-        [`MedicationStatement?patient=${PATIENT_ID}`]: new FhirUnavailableError('the FHIR server answered HTTP 404'),
+        [`MedicationStatement?patient=${PATIENT_ID}`]: new FhirUnavailableError(
+          'the FHIR server answered HTTP 404',
+        ),
       });
       const partial = without(fullPrefetch(), 'medicationStatements');
       await request(createApp(makeDeps({ dataSource })))
@@ -160,20 +195,35 @@ describe('POST /cds-services/{id}', () => {
     });
 
     it('returns 412 when the Patient cannot be obtained (prefetch holds an OperationOutcome)', async () => {
-      const prefetch = { ...fullPrefetch(), patient: { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden' }] } };
-      const res = await request(createApp(makeDeps())).post(CALL).send(makeCdsRequest({ prefetch })).expect(412);
+      const prefetch = {
+        ...fullPrefetch(),
+        patient: {
+          resourceType: 'OperationOutcome',
+          issue: [{ severity: 'error', code: 'forbidden' }],
+        },
+      };
+      const res = await request(createApp(makeDeps()))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch }))
+        .expect(412);
       expectOutcome(res.body, 'processing');
     });
 
     it('returns 400 when the Patient does not match context.patientId', async () => {
       const prefetch = { ...fullPrefetch(), patient: patientResource('someone-else') };
-      const res = await request(createApp(makeDeps())).post(CALL).send(makeCdsRequest({ prefetch })).expect(400);
+      const res = await request(createApp(makeDeps()))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch }))
+        .expect(400);
       expectOutcome(res.body, 'invalid', 'context.patientId');
     });
 
     it('returns 400 when a prefetch value is not a FHIR resource', async () => {
       const prefetch = { ...fullPrefetch(), conditions: [1, 2] };
-      const res = await request(createApp(makeDeps())).post(CALL).send(makeCdsRequest({ prefetch })).expect(400);
+      const res = await request(createApp(makeDeps()))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch }))
+        .expect(400);
       expectOutcome(res.body, 'invalid', 'prefetch.conditions');
     });
   });
@@ -185,17 +235,39 @@ describe('POST /cds-services/{id}', () => {
       ['patientId', { context: { userId: 'Practitioner/1' } }, 'context.patientId'],
       ['userId', { context: { userId: 'Device/1', patientId: PATIENT_ID } }, 'context.userId'],
       ['fhirServer', { fhirServer: 'ftp://x' }, 'fhirServer'],
-      ['fhirAuthorization', { fhirServer: FHIR, fhirAuthorization: { access_token: TOKEN, token_type: 'Bearer' } }, 'fhirAuthorization.expires_in'],
-      ['fhirAuthorization without fhirServer', { fhirAuthorization: { access_token: TOKEN, token_type: 'Bearer', expires_in: 1, scope: 's', subject: 's' } }, 'fhirServer'],
+      [
+        'fhirAuthorization',
+        { fhirServer: FHIR, fhirAuthorization: { access_token: TOKEN, token_type: 'Bearer' } },
+        'fhirAuthorization.expires_in',
+      ],
+      [
+        'fhirAuthorization without fhirServer',
+        {
+          fhirAuthorization: {
+            access_token: TOKEN,
+            token_type: 'Bearer',
+            expires_in: 1,
+            scope: 's',
+            subject: 's',
+          },
+        },
+        'fhirServer',
+      ],
       ['prefetch', { prefetch: 'x' }, 'prefetch'],
     ])('returns 400 naming the field for a bad %s', async (_name, change, expression) => {
-      const res = await request(createApp(makeDeps())).post(CALL).send(makeCdsRequest(change)).expect(400);
+      const res = await request(createApp(makeDeps()))
+        .post(CALL)
+        .send(makeCdsRequest(change))
+        .expect(400);
       expectOutcome(res.body, 'invalid', expression);
       expect(JSON.stringify(res.body)).not.toContain(TOKEN);
     });
 
     it('returns 400 for the wrong hook', async () => {
-      const res = await request(createApp(makeDeps())).post(CALL).send(makeCdsRequest({ hook: 'order-sign' })).expect(400);
+      const res = await request(createApp(makeDeps()))
+        .post(CALL)
+        .send(makeCdsRequest({ hook: 'order-sign' }))
+        .expect(400);
       expectOutcome(res.body, 'invalid', 'hook');
     });
 
@@ -209,19 +281,36 @@ describe('POST /cds-services/{id}', () => {
     });
 
     it('returns 400 for a body that is not a JSON object', async () => {
-      const res = await request(createApp(makeDeps())).post(CALL).set('Content-Type', 'text/plain').send('hello').expect(400);
+      const res = await request(createApp(makeDeps()))
+        .post(CALL)
+        .set('Content-Type', 'text/plain')
+        .send('hello')
+        .expect(400);
       expectOutcome(res.body, 'invalid');
     });
 
     it('returns 413 for a body over BODY_LIMIT', async () => {
-      const big = { ...fullPrefetch(), conditions: searchset({ resourceType: 'Condition', id: 'c', note: [{ text: 'x'.repeat(200_000) }] }) };
-      const res = await request(createApp(makeDeps())).post(CALL).send(makeCdsRequest({ prefetch: big })).expect(413);
+      const big = {
+        ...fullPrefetch(),
+        conditions: searchset({
+          resourceType: 'Condition',
+          id: 'c',
+          note: [{ text: 'x'.repeat(200_000) }],
+        }),
+      };
+      const res = await request(createApp(makeDeps()))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch: big }))
+        .expect(413);
       expectOutcome(res.body, 'too-long');
     });
   });
 
   it('returns 404 with an OperationOutcome for an unknown service', async () => {
-    const res = await request(createApp(makeDeps())).post('/cds-services/nope').send(makeCdsRequest()).expect(404);
+    const res = await request(createApp(makeDeps()))
+      .post('/cds-services/nope')
+      .send(makeCdsRequest())
+      .expect(404);
     expectOutcome(res.body, 'not-found');
   });
 
@@ -266,7 +355,10 @@ describe('CORS', () => {
 
   it('answers * (never with credentials) when any origin is allowed', async () => {
     const deps = makeDeps({ config: { corsOrigins: ['*'], bodyLimit: '100kb' } });
-    const res = await request(createApp(deps)).get('/cds-services').set('Origin', 'http://localhost:8080').expect(200);
+    const res = await request(createApp(deps))
+      .get('/cds-services')
+      .set('Origin', 'http://localhost:8080')
+      .expect(200);
     expect(res.headers['access-control-allow-origin']).toBe('*');
     expect(res.headers['access-control-allow-credentials']).toBeUndefined();
   });

@@ -27,7 +27,11 @@ export async function startFakeFhirServer(handler: FakeHandler): Promise<FakeFhi
   const requests: RecordedRequest[] = [];
   const fake = { handler };
   const server: Server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+    });
     fake.handler(req, res, base);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,7 +42,9 @@ export async function startFakeFhirServer(handler: FakeHandler): Promise<FakeFhi
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => { resolve(); });
+        server.close(() => {
+          resolve();
+        });
       }),
   });
 }

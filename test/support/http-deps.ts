@@ -8,7 +8,11 @@ import type { AppDeps } from '../../src/app.js';
 import { loadServiceDefinitions } from '../../src/cds-hooks/service-definition.js';
 import { DEFAULT_HOOKS_DIR } from '../../src/config.js';
 import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
-import type { FhirQuery, FhirResourceJson, PatientDataSource } from '../../src/fhir/patient-data-source.js';
+import type {
+  FhirQuery,
+  FhirResourceJson,
+  PatientDataSource,
+} from '../../src/fhir/patient-data-source.js';
 import { FhirUnavailableError } from '../../src/cds-hooks/errors.js';
 import { createLogger, type Logger } from '../../src/http/logger.js';
 
@@ -24,7 +28,12 @@ export class LogCapture {
     const lines = this.lines;
     const stream = new Writable({
       write(chunk: Buffer, _encoding, callback) {
-        lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+        lines.push(
+          ...chunk
+            .toString('utf8')
+            .split('\n')
+            .filter((l) => l !== ''),
+        );
         callback();
       },
     });

@@ -1,0 +1,70 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readFileSync as read } from 'node:fs';
+import { DEFAULT_HOOKS_DIR } from '../../src/config.js';
+import {
+  ServiceDefinitionSchema,
+  discoveryDocument,
+  loadServiceDefinitions,
+} from '../../src/cds-hooks/service-definition.js';
+import { SpecDiscoverySchema } from './spec-schemas.js';
+
+const files = readdirSync(DEFAULT_HOOKS_DIR).filter((f) => f.endsWith('.json'));
+const cqlSources = readdirSync(join(DEFAULT_HOOKS_DIR, '..', 'cql'))
+  .filter((f) => f.endsWith('.cql'))
+  .map((f) => read(join(DEFAULT_HOOKS_DIR, '..', 'cql', f), 'utf8'))
+  .join('\n');
+
+describe('hooks/*.json', () => {
+  it('holds at least one service', () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
+
+  describe.each(files)('%s', (file) => {
+    const json = JSON.parse(readFileSync(join(DEFAULT_HOOKS_DIR, file), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const service = ServiceDefinitionSchema.parse(json);
+    const templates = Object.values(service.prefetch ?? {});
+
+    it('is a valid service definition whose discovery entry follows the 2.0.1 text', () => {
+      expect(service.id).toBe(file.replace(/\.json$/, ''));
+      SpecDiscoverySchema.parse(discoveryDocument([service]));
+    });
+
+    it('uses only the prefetch tokens the spec allows', () => {
+      for (const template of templates) {
+        for (const [, token] of template.matchAll(/\{\{\s*([^}]*?)\s*\}\}/g))
+          expect(['context.patientId', 'context.userId', 'context.encounterId']).toContain(token);
+      }
+    });
+
+    it('asks for Observations by category only (Epic rejects an Observation search without one)', () => {
+      const observations = templates.filter((t) => t.startsWith('Observation'));
+      expect(observations.length).toBeGreaterThan(0);
+      for (const t of observations) expect(t).toMatch(/[?&]category=[a-z-]+(&|$)/);
+    });
+
+    it('asks for MedicationStatement and MedicationRequest, and the Patient', () => {
+      expect(templates).toContain('Patient/{{context.patientId}}');
+      expect(templates.some((t) => t.startsWith('MedicationStatement?'))).toBe(true);
+      expect(templates.some((t) => t.startsWith('MedicationRequest?'))).toBe(true);
+      expect(templates.some((t) => t.startsWith('Condition?'))).toBe(true);
+    });
+
+    it('covers every resource type the CQL libraries retrieve', () => {
+      const retrieved = new Set(
+        [...cqlSources.matchAll(/\[([A-Z][a-z][A-Za-z]*)\s*(:|\])/g)].map((m) => m[1]),
+      );
+      const fetched = new Set(templates.map((t) => /^[A-Za-z]+/.exec(t)?.[0]));
+      for (const type of retrieved) expect(fetched).toContain(type);
+    });
+  });
+
+  it('loads through loadServiceDefinitions', () => {
+    expect(loadServiceDefinitions(DEFAULT_HOOKS_DIR).map((s) => s.id)).toEqual(
+      files.map((f) => f.replace(/\.json$/, '')),
+    );
+  });
+});

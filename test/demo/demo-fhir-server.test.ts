@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import express from 'express';
+import request from 'supertest';
+import { DEFAULT_DEMO_DIR } from '../../src/config.js';
+import {
+  createDemoFhirServer,
+  daysSince,
+  type DemoFhirServer,
+} from '../../src/demo/demo-fhir-server.js';
+import { requestContext } from '../../src/http/request-context.js';
+import { LogCapture } from '../support/http-deps.js';
+
+const TODAY = '2027-01-01';
+
+describe('createDemoFhirServer', () => {
+  let demo: DemoFhirServer;
+  let app: express.Express;
+  beforeAll(async () => {
+    demo = await createDemoFhirServer({
+      dataDirs: [
+        { dir: join(DEFAULT_DEMO_DIR, 'patients'), shiftDates: true },
+        { dir: join(DEFAULT_DEMO_DIR, 'synthea'), shiftDates: false },
+      ],
+      mountPath: '/demo/fhir',
+      today: TODAY,
+    });
+    app = express();
+    app.use(requestContext(new LogCapture().logger));
+    app.use('/demo/fhir', demo.handler);
+  });
+
+  it('loads the hand-built and Synthea patients with their own ids', () => {
+    expect(demo.patients.map((p) => p.id)).toEqual(
+      expect.arrayContaining([
+        'sle-eligible',
+        'ssc-ild',
+        'sle-missing-labs',
+        'da2c7b0a-791a-4b8f-9a30-dc3d8cf1ec75',
+      ]),
+    );
+  });
+
+  it('reads a resource and answers 404 with an OperationOutcome for an unknown one', async () => {
+    const res = await request(app).get('/demo/fhir/Patient/sle-eligible').expect(200);
+    expect(res.body).toMatchObject({ resourceType: 'Patient', id: 'sle-eligible' });
+    expect(res.headers['content-type']).toMatch(/application\/fhir\+json/);
+    const missing = await request(app).get('/demo/fhir/Patient/nobody').expect(404);
+    expect(missing.body.resourceType).toBe('OperationOutcome');
+  });
+
+  it('moves the dates of hand-built records with today', async () => {
+    const res = await request(app)
+      .get('/demo/fhir/Observation?patient=sle-eligible&category=survey')
+      .expect(200);
+    // written for 2026-11-22 as "5 days ago"
+    expect(res.body.entry[0].resource.effectiveDateTime).toBe('2026-12-27T09:30:00Z');
+    expect(daysSince('2026-11-22T00:00:00Z', TODAY)).toBe(40);
+  });
+
+  it('searches by bare patient id, by GET and by POST _search, with the same result', async () => {
+    const get = await request(app).get('/demo/fhir/Condition?patient=sle-eligible').expect(200);
+    const post = await request(app)
+      .post('/demo/fhir/Condition/_search')
+      .type('form')
+      .send({ patient: 'Patient/sle-eligible' })
+      .expect(200);
+    expect(get.body.total).toBe(2);
+    const ids = (body: { entry: { resource: { id: string } }[] }) =>
+      body.entry.map((e) => e.resource.id);
+    expect(ids(post.body as never)).toEqual(ids(get.body as never));
+  });
+
+  it('pages with self and next links', async () => {
+    const first = await request(app)
+      .get('/demo/fhir/Observation?patient=da2c7b0a-791a-4b8f-9a30-dc3d8cf1ec75&_count=50')
+      .expect(200);
+    expect(first.body.entry).toHaveLength(50);
+    const next = (first.body.link as { relation: string; url: string }[]).find(
+      (l) => l.relation === 'next',
+    );
+    expect(next?.url).toMatch(/_offset=50/);
+    const path = new URL(next!.url).pathname + new URL(next!.url).search;
+    const second = await request(app).get(path).expect(200);
+    expect(second.body.entry[0].resource.id).not.toBe(first.body.entry[0].resource.id);
+    const total = first.body.total as number;
+    expect(total).toBeGreaterThan(50);
+  });
+
+  it('is read-only', async () => {
+    const res = await request(app)
+      .post('/demo/fhir/Patient')
+      .send({ resourceType: 'Patient' })
+      .expect(400);
+    expect(res.body.resourceType).toBe('OperationOutcome');
+  });
+});

@@ -1,0 +1,58 @@
+/** The whole service over real HTTP on 127.0.0.1 port 0: real engine, embedded FHIR server, fhir-kit. */
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApp, DEMO_FHIR_PATH } from '../../src/app.js';
+import { DEFAULT_DEMO_DIR } from '../../src/config.js';
+import { createDemoFhirServer } from '../../src/demo/demo-fhir-server.js';
+import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import { FhirKitDataSource } from '../../src/fhir/fhir-kit-data-source.js';
+import { LogCapture, SERVICES } from './http-deps.js';
+
+export interface RunningService {
+  readonly base: string;
+  readonly fhirBase: string;
+  readonly logs: LogCapture;
+  readonly today: string;
+  close(): Promise<void>;
+}
+
+export async function startService(): Promise<RunningService> {
+  const today = new Date().toISOString().slice(0, 10);
+  const logs = new LogCapture('info');
+  const demo = await createDemoFhirServer({
+    dataDirs: [
+      { dir: join(DEFAULT_DEMO_DIR, 'patients'), shiftDates: true },
+      { dir: join(DEFAULT_DEMO_DIR, 'synthea'), shiftDates: false },
+    ],
+    mountPath: DEMO_FHIR_PATH,
+    today,
+  });
+  const app = createApp({
+    config: { corsOrigins: [], bodyLimit: '5mb' },
+    logger: logs.logger,
+    services: SERVICES,
+    engine: loadEligibilityEngine(),
+    dataSource: new FhirKitDataSource({ timeoutMs: 10_000, maxPages: 10 }),
+    newId: randomUUID,
+    today: () => today,
+    demoFhir: demo.handler,
+  });
+  const server: Server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    base,
+    fhirBase: `${base}${DEMO_FHIR_PATH}`,
+    logs,
+    today,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
