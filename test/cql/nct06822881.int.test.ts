@@ -414,8 +414,8 @@ describe('NCT06822881 SSc cohort', () => {
       );
       expect(await result('ssc', 'ssc-ild', diffuseSSc(), ild())).toBe('pass');
     });
-    it('fails with SSc and no ILD on record, and with ILD without SSc (cannot be unknown)', async () => {
-      expect(await result('ssc', 'ssc-ild', diffuseSSc())).toBe('fail');
+    it('is unknown with SSc and no ILD on record (absence is not evidence), and fails with ILD without SSc', async () => {
+      expect(await result('ssc', 'ssc-ild', diffuseSSc())).toBe('unknown');
       expect(await result('ssc', 'ssc-ild', ild())).toBe('fail');
     });
   });
