@@ -397,3 +397,6 @@ export function issuedCards(cards: readonly Card[]): IssuedCard[] {
       : [],
   );
 }
+
+/** The configurable part of CardContext (from the service configuration). */
+export type CardOptions = Pick<CardContext, 'showNotRecruiting' | 'smartLink'>;

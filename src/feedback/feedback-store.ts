@@ -1,4 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import type { FeedbackEntry } from './feedback-request.js';
+
+/**
+ * Default location of the feedback database: `data/feedback.sqlite` in the project (gitignored:
+ * `data/*.sqlite*`), found relative to this module so that src/ (tsx) and dist/ (node) agree.
+ */
+export const DEFAULT_FEEDBACK_DB_PATH = fileURLToPath(
+  new URL('../../data/feedback.sqlite', import.meta.url),
+);
+/** How long the ledger remembers a card uuid (feedback may come days after a card was shown). */
+export const DEFAULT_CARD_TTL_DAYS = 90;
 
 /**
  * The ports of the feedback feature: the hook handler tells the ledger which cards it issued, the
@@ -67,4 +78,23 @@ export interface FeedbackStore {
    * @param options - restrict to one service.
    */
   report(options?: { readonly serviceId?: string }): readonly TrialFeedbackSummary[];
+}
+
+/**
+ * A ledger whose failures never fail a hook call: the cards still go out, the error is reported
+ * (feedback on those cards is then stored without its trial).
+ * @param ledger - the durable ledger.
+ * @param onError - reports the failure (a log line, no patient data).
+ */
+export function nonFatalLedger(ledger: CardLedger, onError: (error: unknown) => void): CardLedger {
+  return {
+    remember: (call) => {
+      try {
+        ledger.remember(call);
+      } catch (error) {
+        onError(error);
+      }
+    },
+    lookup: (cardUuid) => ledger.lookup(cardUuid),
+  };
 }

@@ -2,18 +2,16 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FeedbackEntry } from './feedback-request.js';
-import type {
-  CardLedger,
-  FeedbackRecordResult,
-  FeedbackStore,
-  IssuedCardRef,
-  TrialFeedbackSummary,
+import {
+  DEFAULT_CARD_TTL_DAYS,
+  type CardLedger,
+  type FeedbackRecordResult,
+  type FeedbackStore,
+  type IssuedCardRef,
+  type TrialFeedbackSummary,
 } from './feedback-store.js';
 
-/** Default location of the feedback database (gitignored: `data/*.sqlite*`). */
-export const DEFAULT_FEEDBACK_DB_PATH = 'data/feedback.sqlite';
-/** How long the ledger remembers a card uuid (feedback may come days after a card was shown). */
-export const DEFAULT_CARD_TTL_DAYS = 90;
+export { DEFAULT_CARD_TTL_DAYS, DEFAULT_FEEDBACK_DB_PATH } from './feedback-store.js';
 
 const NO_REASON = 'no reason given';
 const DAY_MS = 24 * 60 * 60 * 1000;

@@ -2,6 +2,7 @@
  * Cards and feedback end to end over HTTP (issue 4): the real engine on the demo patients, the
  * card ledger and the feedback store on a SQLite file, and a restart on the same file.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,8 @@ describe('cards and feedback over HTTP', () => {
     return createApp(
       makeDeps({
         engine,
+        // Unique across restarts, as in main (the helper's sequential ids start again at 1).
+        newId: randomUUID,
         feedbackStore: store,
         cardLedger: store,
         cardOptions: { smartLink: { url: 'https://apps.example.org/trial-screening/launch' } },
