@@ -76,8 +76,20 @@ function observationValue(observation: Observation): string | undefined {
   return undefined;
 }
 
+/**
+ * A short name for a narrow sidebar: LOINC long names lose their bracketed property and the
+ * specimen/method tail ("Hemoglobin [Mass/volume] in Blood" → "Hemoglobin").
+ */
+export function shortObservationName(name: string): string {
+  const short = name
+    .replace(/\s*\[[^\]]*\]/g, '')
+    .replace(/\s+(in|by|from)\s.*$/i, '')
+    .trim();
+  return short === '' ? name : short;
+}
+
 function describeObservation(observation: Observation): EvidenceLine {
-  const name = conceptText(observation.code) ?? 'Observation';
+  const name = shortObservationName(conceptText(observation.code) ?? 'Observation');
   const value = observationValue(observation);
   const date = day(
     observation.effectiveDateTime ?? observation.effectivePeriod?.start ?? observation.issued,

@@ -79,7 +79,7 @@ function isComputable(c: CriterionResult): boolean {
  * @param result - one trial's result.
  */
 export function shareOfComputablePassed(result: TrialResult): number {
-  const computable = result.criteria.filter(isComputable);
+  const computable = relevantCriteria(result).filter(isComputable);
   if (computable.length === 0) return 0;
   return computable.filter((c) => c.result === 'pass').length / computable.length;
 }
@@ -125,8 +125,8 @@ function renderSummary(result: TrialResult, trial: Trial, toConfirm: number): st
   return build(shorten(trial.shortTitle, trial.shortTitle.length - (full.length - 139)));
 }
 
-function criterionLabel(c: CriterionResult): string {
-  return escapeMarkdown(shorten(c.text, 90));
+function criterionLabel(c: CriterionResult, max = 90): string {
+  return escapeMarkdown(shorten(c.text, max));
 }
 
 function findCriterion(trial: Trial, c: CriterionResult): Criterion | undefined {
@@ -202,7 +202,8 @@ function renderDetail(
       'Met',
       met.map((c) => {
         const onFile = describeEvidence(c.evidence, index, 2);
-        return `- ${criterionLabel(c)}${onFile.length === 0 ? '' : `: ${onFile.join('; ')}`}`;
+        if (onFile.length === 0) return `- ${criterionLabel(c)}`;
+        return `- ${criterionLabel(c, 60)}: ${onFile.join('; ')}`;
       }),
     ),
   );
@@ -361,23 +362,29 @@ export function renderCards(
 ): Card[] {
   const byId = new Map(trials.map((t) => [t.id, t]));
   const index = indexResources(context.bundle);
-  return screening.trials
-    .filter((r) => r.status !== 'ineligible')
-    .flatMap((r) => {
-      const trial = byId.get(r.id);
-      if (trial === undefined) return [];
-      if (!isRecruiting(trial) && context.showNotRecruiting !== true) return [];
-      return [{ result: r, trial, share: shareOfComputablePassed(r) }];
-    })
-    .sort(
-      (a, b) =>
-        Number(a.result.status !== 'eligible') - Number(b.result.status !== 'eligible') ||
-        b.share - a.share ||
-        a.trial.id.localeCompare(b.trial.id),
-    )
-    .map(({ result, trial }) =>
-      renderTrialCard(result, trial, screening.patientId, index, context),
-    );
+  return (
+    screening.trials
+      .filter((r) => r.status !== 'ineligible')
+      .flatMap((r) => {
+        const trial = byId.get(r.id);
+        if (trial === undefined) return [];
+        if (!isRecruiting(trial) && context.showNotRecruiting !== true) return [];
+        const passed = relevantCriteria(r).filter((c) => c.result === 'pass').length;
+        return [{ result: r, trial, share: shareOfComputablePassed(r), passed }];
+      })
+      // Eligible first, then the share of computable criteria passed; on a tie, the trial whose
+      // record decided more criteria (18 of 18 says more than 2 of 2), then the trial id.
+      .sort(
+        (a, b) =>
+          Number(a.result.status !== 'eligible') - Number(b.result.status !== 'eligible') ||
+          b.share - a.share ||
+          b.passed - a.passed ||
+          a.trial.id.localeCompare(b.trial.id),
+      )
+      .map(({ result, trial }) =>
+        renderTrialCard(result, trial, screening.patientId, index, context),
+      )
+  );
 }
 
 /** A card this service issued and the trial it is about: what the card ledger remembers. */

@@ -266,6 +266,17 @@ describe('renderCards', () => {
       expect(cards.map((c) => c.source.topic?.code)).toEqual(['NCT06349343', 'NCT06892145']);
     });
 
+    it('puts the trial whose record decided more criteria first when the shares are equal', () => {
+      const fewer: TrialResult = {
+        ...NEEDS_REVIEW,
+        id: 'NCT06349343',
+        criteria: NEEDS_REVIEW.criteria.filter((c) => c.id !== 'hemoglobin' && c.id !== 'steroid'),
+      };
+      expect(shareOfComputablePassed(fewer)).toBeCloseTo(0.5);
+      const cards = render(screeningOf(fewer, NEEDS_REVIEW));
+      expect(cards.map((c) => c.source.topic?.code)).toEqual(['NCT06892145', 'NCT06349343']);
+    });
+
     it('leaves out trials that are not recruiting unless configured to show them', () => {
       expect(render(screeningOf(NOT_RECRUITING_RESULT))).toEqual([]);
       const [card] = render(screeningOf(NOT_RECRUITING_RESULT), { showNotRecruiting: true });

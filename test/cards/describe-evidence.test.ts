@@ -1,0 +1,60 @@
+import {
+  describeEvidence,
+  escapeMarkdown,
+  indexResources,
+  shortObservationName,
+} from '../../src/cards/describe-evidence.js';
+import {
+  bundle,
+  condition,
+  medicationStatement,
+  observation,
+  patient,
+} from '../support/fhir-builders.js';
+
+describe('describeEvidence', () => {
+  const hb = observation(
+    { system: 'http://loinc.org', code: '718-7' },
+    { quantity: 11.8, unit: 'g/dL' },
+    { id: 'hb', date: '2026-11-18', high: { value: 16, unit: 'g/dL' } },
+  );
+  hb.code.coding![0]!.display = 'Hemoglobin [Mass/volume] in Blood';
+  const older = { ...hb, id: 'hb-old', effectiveDateTime: '2026-01-02' };
+  const ild = condition(
+    { code: '233703007', display: 'Interstitial lung disease' },
+    { id: 'ild', onset: '2024-02-03', clinicalStatus: 'resolved' },
+  );
+  const mtx = medicationStatement(
+    { text: 'methotrexate 2.5 MG Oral Tablet' },
+    { id: 'mtx', start: '2025-01-01', end: '2025-06-30', status: 'completed' },
+  );
+  const index = indexResources(bundle(patient({ id: 'p' }), hb, older, ild, mtx));
+
+  it('shows short names, values, upper limits and dates, newest first', () => {
+    expect(describeEvidence(['Observation/hb-old', 'Observation/hb'], index)).toEqual([
+      'Hemoglobin 11.8 g/dL (ULN 16 g/dL), 2026-11-18',
+      'Hemoglobin 11.8 g/dL (ULN 16 g/dL), 2026-01-02',
+    ]);
+  });
+
+  it('shows conditions with onset and status, medications with their period and status', () => {
+    expect(describeEvidence(['Condition/ild', 'MedicationStatement/mtx'], index)).toEqual([
+      'methotrexate 2.5 MG Oral Tablet, 2025-01-01 to 2025-06-30 (completed)',
+      'Interstitial lung disease, onset 2024-02-03 (resolved)',
+    ]);
+  });
+
+  it('never describes the Patient, and skips references not in the bundle', () => {
+    expect(describeEvidence(['Patient/p', 'Observation/missing'], index)).toEqual([]);
+  });
+
+  it('shortens LOINC long names and escapes Markdown', () => {
+    expect(shortObservationName('Oxygen saturation in Arterial blood by Pulse oximetry')).toBe(
+      'Oxygen saturation',
+    );
+    expect(shortObservationName('Left ventricular Ejection fraction')).toBe(
+      'Left ventricular Ejection fraction',
+    );
+    expect(escapeMarkdown('10*9/L [IU] <b>')).toBe('10\\*9/L \\[IU\\] \\<b\\>');
+  });
+});
