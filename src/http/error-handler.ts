@@ -9,6 +9,20 @@ const GENERIC_500: OperationOutcome = {
   issue: [{ severity: 'error', code: 'exception', diagnostics: 'internal error' }],
 };
 
+/**
+ * What is logged of an unexpected error: its type and stack frames, not its message, which may
+ * quote patient data (a library error echoing a value) or a token.
+ */
+export function errorForLog(error: unknown): { type: string; stack?: string; cause?: unknown } {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const frames = error.stack?.split('\n').filter((line) => line.trimStart().startsWith('at '));
+  return {
+    type: error.name,
+    ...(frames !== undefined && frames.length > 0 ? { stack: frames.join('\n') } : {}),
+    ...(error.cause !== undefined ? { cause: errorForLog(error.cause) } : {}),
+  };
+}
+
 /** body-parser errors carry a `type` and a status. */
 function fromBodyParser(error: unknown): AppError | undefined {
   const type = (error as { type?: unknown } | null)?.type;
@@ -42,11 +56,16 @@ export function errorHandler(
   const appError = error instanceof AppError ? error : fromBodyParser(error);
   const log = locals(res).log;
   if (appError === undefined) {
-    log.error({ err: error }, 'unhandled error');
+    log.error({ error: errorForLog(error) }, 'unhandled error');
     res.status(500).type('application/fhir+json').json(GENERIC_500);
     return;
   }
-  if (appError.status >= 500) log.error({ err: appError }, appError.name);
+  // An AppError's message is written by this service and holds no patient data; its cause may.
+  if (appError.status >= 500)
+    log.error(
+      { error: appError.name, issue: appError.message, cause: errorForLog(appError.cause) },
+      'request failed',
+    );
   else
     log.warn(
       { error: appError.name, status: appError.status, issue: appError.message },

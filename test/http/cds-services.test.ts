@@ -327,6 +327,10 @@ describe('POST /cds-services/{id}', () => {
       resourceType: 'OperationOutcome',
       issue: [{ severity: 'error', code: 'exception', diagnostics: 'internal error' }],
     });
+    // the error is logged with its type and stack frames, not its message
+    const logged = deps.logs.records.find((r) => r.msg === 'unhandled error');
+    expect(logged?.error).toMatchObject({ type: 'Error', stack: expect.stringContaining('at ') });
+    expect(deps.logs.lines.join('\n')).not.toContain(PATIENT_ID);
   });
 });
 
