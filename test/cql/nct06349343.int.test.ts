@@ -2,47 +2,11 @@
  * NCT06349343 (CD19/BCMA CAR-T without lymphodepletion, seed 004): the trial text gives almost no
  * criteria, so only the registry's age range and SLE duration are computed; the rest is manual.
  */
-import type { FhirResource } from 'fhir/r4.js';
-import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
-import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
-import type { CriterionResult, TrialResult } from '../../src/engine/screening.js';
-import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
-import {
-  AS_OF,
-  bundle,
-  condition,
-  daysAgo,
-  patient,
-  sle,
-  yearsAgo,
-} from '../support/fhir-builders.js';
+import { trialScreener } from '../support/trial-screener.js';
+import { condition, daysAgo, patient, sle, yearsAgo } from '../support/fhir-builders.js';
 
 const TRIAL = 'NCT06349343';
-let engine: EligibilityEngine;
-
-beforeAll(() => {
-  engine = loadEligibilityEngine();
-});
-
-async function screen(...resources: FhirResource[]): Promise<TrialResult> {
-  const all = resources.some((r) => r.resourceType === 'Patient')
-    ? resources
-    : [patient(), ...resources];
-  const result = await engine.screen(toPatientBundle(bundle(...all)), AS_OF, [TRIAL]);
-  const trial = result.trials.find((t) => t.id === TRIAL);
-  if (trial === undefined) throw new Error(`${TRIAL} was not screened`);
-  return trial;
-}
-
-async function criterion(id: string, ...resources: FhirResource[]): Promise<CriterionResult> {
-  const found = (await screen(...resources)).criteria.find((c) => c.id === id);
-  if (found === undefined) throw new Error(`no criterion ${id}`);
-  return found;
-}
-
-async function result(id: string, ...resources: FhirResource[]): Promise<string> {
-  return (await criterion(id, ...resources)).result;
-}
+const { screen, criterion, result } = trialScreener(TRIAL);
 
 describe('NCT06349343 criteria', () => {
   describe('age-18-70', () => {

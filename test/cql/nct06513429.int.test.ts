@@ -3,15 +3,10 @@
  * through the real ELM; a scenario per clear-cut decision.
  */
 import type { FhirResource } from 'fhir/r4.js';
-import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
-import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
-import type { CriterionResult, TrialResult } from '../../src/engine/screening.js';
-import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
+import { trialScreener } from '../support/trial-screener.js';
 import {
-  AS_OF,
   NEGATIVE,
   bodyWeight,
-  bundle,
   condition,
   daysAgo,
   medicationRequest,
@@ -24,31 +19,7 @@ import {
 } from '../support/fhir-builders.js';
 
 const TRIAL = 'NCT06513429';
-let engine: EligibilityEngine;
-
-beforeAll(() => {
-  engine = loadEligibilityEngine();
-});
-
-async function screen(...resources: FhirResource[]): Promise<TrialResult> {
-  const all = resources.some((r) => r.resourceType === 'Patient')
-    ? resources
-    : [patient(), ...resources];
-  const result = await engine.screen(toPatientBundle(bundle(...all)), AS_OF, [TRIAL]);
-  const trial = result.trials.find((t) => t.id === TRIAL);
-  if (trial === undefined) throw new Error(`${TRIAL} was not screened`);
-  return trial;
-}
-
-async function criterion(id: string, ...resources: FhirResource[]): Promise<CriterionResult> {
-  const found = (await screen(...resources)).criteria.find((c) => c.id === id);
-  if (found === undefined) throw new Error(`no criterion ${id}`);
-  return found;
-}
-
-async function result(id: string, ...resources: FhirResource[]): Promise<string> {
-  return (await criterion(id, ...resources)).result;
-}
+const { screen, criterion, result } = trialScreener(TRIAL);
 
 const HCQ = { rxnorm: '5521', text: 'hydroxychloroquine sulfate 200 MG Oral Tablet' };
 const PREDNISONE = { rxnorm: '8640', text: 'prednisone' };

@@ -4,16 +4,11 @@
  * cohort scenarios: a patient ruled out of one cohort is still screened for the other.
  */
 import type { FhirResource } from 'fhir/r4.js';
-import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
-import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
-import type { CriterionResult, TrialResult } from '../../src/engine/screening.js';
-import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
+import { trialScreener } from '../support/trial-screener.js';
 import {
-  AS_OF,
   NEGATIVE,
   POSITIVE,
   bodyWeight,
-  bundle,
   condition,
   daysAgo,
   medicationRequest,
@@ -29,33 +24,7 @@ const TRIAL = 'NCT06822881';
 const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
 const PROJECT = 'urn:cds-trial-matcher:code';
 type Cohort = 'sle' | 'ssc' | undefined;
-let engine: EligibilityEngine;
-
-beforeAll(() => {
-  engine = loadEligibilityEngine();
-});
-
-async function screen(...resources: FhirResource[]): Promise<TrialResult> {
-  const all = resources.some((r) => r.resourceType === 'Patient')
-    ? resources
-    : [patient(), ...resources];
-  const result = await engine.screen(toPatientBundle(bundle(...all)), AS_OF, [TRIAL]);
-  const trial = result.trials.find((t) => t.id === TRIAL);
-  if (trial === undefined) throw new Error(`${TRIAL} was not screened`);
-  return trial;
-}
-
-async function criterion(
-  cohort: Cohort,
-  id: string,
-  ...resources: FhirResource[]
-): Promise<CriterionResult> {
-  const found = (await screen(...resources)).criteria.find(
-    (c) => c.id === id && c.cohort === cohort,
-  );
-  if (found === undefined) throw new Error(`no criterion ${cohort ?? '*'}/${id}`);
-  return found;
-}
+const { screen, cohortCriterion: criterion } = trialScreener(TRIAL);
 
 async function result(cohort: Cohort, id: string, ...resources: FhirResource[]): Promise<string> {
   return (await criterion(cohort, id, ...resources)).result;

@@ -4,16 +4,12 @@
  * valid result, ICD-10-CM, medication shapes, transaction Bundles).
  */
 import type { FhirResource, MedicationRequest } from 'fhir/r4.js';
-import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
-import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
-import type { CriterionResult, TrialResult } from '../../src/engine/screening.js';
-import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
+import { trialScreener } from '../support/trial-screener.js';
 import {
   AS_OF,
   NEGATIVE,
   POSITIVE,
   bodyWeight,
-  bundle,
   condition,
   daysAgo,
   medication,
@@ -29,34 +25,7 @@ import {
 
 const TRIAL = 'NCT07339332';
 const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
-let engine: EligibilityEngine;
-
-beforeAll(() => {
-  engine = loadEligibilityEngine();
-});
-
-function pick(result: { trials: readonly TrialResult[] }): TrialResult {
-  const trial = result.trials.find((t) => t.id === TRIAL);
-  if (trial === undefined) throw new Error(`${TRIAL} was not screened`);
-  return trial;
-}
-
-async function screen(...resources: FhirResource[]): Promise<TrialResult> {
-  const all = resources.some((r) => r.resourceType === 'Patient')
-    ? resources
-    : [patient(), ...resources];
-  return pick(await engine.screen(toPatientBundle(bundle(...all)), AS_OF, [TRIAL]));
-}
-
-async function criterion(id: string, ...resources: FhirResource[]): Promise<CriterionResult> {
-  const found = (await screen(...resources)).criteria.find((c) => c.id === id);
-  if (found === undefined) throw new Error(`no criterion ${id}`);
-  return found;
-}
-
-async function result(id: string, ...resources: FhirResource[]): Promise<string> {
-  return (await criterion(id, ...resources)).result;
-}
+const { screen, screenBundle, criterion, result } = trialScreener(TRIAL);
 
 const PREDNISONE = { rxnorm: '8640', text: 'prednisone' };
 const PREDNISONE_5_TABLET = { rxnorm: '312617', text: 'predniSONE 5 MG Oral Tablet' };
@@ -616,7 +585,7 @@ describe('NCT07339332 criteria', () => {
       });
       resources.push(medication('pred-med', PREDNISONE));
       const input = transactionBundle(...resources);
-      const screened = pick(await engine.screen(toPatientBundle(input), AS_OF, [TRIAL]));
+      const screened = await screenBundle(input);
       expect(screened.status).toBe('eligible');
       const treatment = screened.criteria.find((c) => c.id === 'prior-treatment');
       expect(treatment?.result).toBe('pass');
