@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SiteCodeMapSchema, type SiteCodeMap } from './cql/value-sets.js';
@@ -60,6 +61,8 @@ export const EnvSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  // Engine worker threads (issue 7): 0 evaluates on the HTTP thread.
+  ENGINE_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   // Cards and feedback (issue 4)
   FEEDBACK_DB_PATH: z.string().min(1).default(DEFAULT_FEEDBACK_DB_PATH),
   CARD_LEDGER_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_CARD_TTL_DAYS),
@@ -87,6 +90,8 @@ export interface Config {
   readonly keepAliveTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Worker threads evaluating CQL (default: the available cores); 0 = on the HTTP thread. */
+  readonly engineWorkers: number;
   // Cards and feedback (issue 4)
   /** The SQLite file holding feedback and the card ledger (`:memory:` keeps nothing). */
   readonly feedbackDbPath: string;
@@ -149,6 +154,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    engineWorkers: e.ENGINE_WORKERS ?? availableParallelism(),
     // Cards and feedback (issue 4)
     feedbackDbPath: e.FEEDBACK_DB_PATH,
     cardLedgerTtlDays: e.CARD_LEDGER_TTL_DAYS,

@@ -5,6 +5,7 @@ import { createApp, DEMO_FHIR_PATH } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { loadServiceDefinitions } from './cds-hooks/service-definition.js';
 import { createDemoFhirServer } from './demo/demo-fhir-server.js';
+import { createEnginePool } from './engine/engine-pool.js';
 import { loadEligibilityEngine } from './engine/load-engine.js';
 import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import { createLogger, type Logger } from './http/logger.js';
@@ -24,10 +25,15 @@ function today(): string {
 export async function start(config: Config, logger: Logger): Promise<Server> {
   const started = Date.now();
   const services = loadServiceDefinitions(config.hooksDir);
-  const engine = loadEligibilityEngine({
+  const engineOptions = {
     ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
     siteCodes: config.siteCodes,
-  });
+  };
+  // Evaluation off the HTTP thread, on every core (issue 7); ENGINE_WORKERS=0 keeps it in-process.
+  const engine =
+    config.engineWorkers === 0
+      ? loadEligibilityEngine(engineOptions)
+      : await createEnginePool({ ...engineOptions, size: config.engineWorkers });
   const dataSource = new FhirKitDataSource({
     timeoutMs: config.fhirTimeoutMs,
     maxPages: config.fhirMaxPages,
@@ -96,6 +102,7 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
       port,
       services: services.map((s) => s.id),
       trials: engine.trials.map((t) => t.id),
+      engineWorkers: config.engineWorkers,
       demoFhir:
         demo === undefined
           ? false

@@ -1,0 +1,402 @@
+/**
+ * A pool of worker threads, each holding its own eligibility engine, so that CQL evaluation (which
+ * never yields to the event loop) runs off the HTTP thread and on every core.
+ *
+ * API (stable: the service and the population screener use it):
+ *
+ * ```ts
+ * const pool = await createEnginePool({ size: 2, cqlDir, siteCodes });  // resolves when every worker is ready
+ * const screening = await pool.screen(patientBundle, '2025-06-01', undefined, { timeoutMs: 800, signal });
+ * pool.stats();     // { size, ready, busy, queued, completed, failed, replaced }
+ * await pool.close();
+ * ```
+ *
+ * - `EnginePool` is an `EligibilityEngine`: the same `trials` and the same `PatientScreening` as the
+ *   in-process engine (`loadEligibilityEngine`), so callers can take either.
+ * - `screen` takes a normalised `PatientBundle` (`toPatientBundle`); its bundle crosses to the worker
+ *   once, as a JSON string.
+ * - Deadlines are enforced: an evaluation still queued at its deadline is dropped; one running past
+ *   it is abandoned by terminating its worker, which is replaced (a fresh worker builds its engine in
+ *   about a second; the other workers keep serving). The promise rejects with
+ *   `EngineDeadlineError`. An aborted `signal` does the same and rejects with `EngineAbortedError`.
+ * - The queue is bounded (`maxQueue`): past it `screen` rejects at once with `EngineOverloadedError`.
+ * - A worker that crashes is replaced; its evaluation rejects with `CqlEvaluationError`.
+ * - `close()` rejects what is queued, lets running evaluations finish, then stops the workers. The
+ *   workers keep the process alive until then.
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Trial } from '../trials/trial.js';
+import type { PatientBundle } from '../fhir/patient-bundle.js';
+import { AppError, ConfigurationError, CqlEvaluationError } from '../shared/errors.js';
+import type { EligibilityEngine } from './eligibility-engine.js';
+import type { EngineOptions } from './load-engine.js';
+import type { PatientScreening } from './screening.js';
+import type { ScreenRequestMessage, SerializedError, WorkerMessage } from './engine-worker.js';
+
+export interface EnginePoolOptions extends EngineOptions {
+  /** Worker threads (default: the available cores). */
+  readonly size?: number;
+  /** Evaluations waiting for a worker, at most (default: 64 per worker). */
+  readonly maxQueue?: number;
+  /** A deadline applied when `screen` is given none (default: none). */
+  readonly defaultTimeoutMs?: number;
+}
+
+/** Per-call options of `EnginePool.screen`. */
+export interface ScreenOptions {
+  /** Abandons the evaluation when aborted (queued or running). */
+  readonly signal?: AbortSignal;
+  /** Milliseconds from the call: past it the evaluation is abandoned. */
+  readonly timeoutMs?: number;
+  /** An absolute deadline (`Date.now()` clock); the earlier of this and `timeoutMs` wins. */
+  readonly deadline?: number;
+}
+
+export interface EnginePoolStats {
+  readonly size: number;
+  /** Workers with a built engine. */
+  readonly ready: number;
+  readonly busy: number;
+  readonly queued: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Workers terminated (deadline, abort, crash) and replaced. */
+  readonly replaced: number;
+}
+
+export interface EnginePool extends EligibilityEngine {
+  readonly size: number;
+  screen(
+    patient: PatientBundle,
+    asOf: string,
+    trialIds?: readonly string[],
+    options?: ScreenOptions,
+  ): Promise<PatientScreening>;
+  stats(): EnginePoolStats;
+  close(): Promise<void>;
+}
+
+/** The evaluation passed its deadline and was abandoned. */
+export class EngineDeadlineError extends AppError {
+  readonly status = 503;
+  readonly issueCode = 'timeout' as const;
+}
+
+/** The caller aborted the evaluation. */
+export class EngineAbortedError extends AppError {
+  readonly status = 503;
+  readonly issueCode = 'timeout' as const;
+}
+
+/** Too many evaluations are waiting (or the pool is closed). */
+export class EngineOverloadedError extends AppError {
+  readonly status = 503;
+  readonly issueCode = 'processing' as const;
+}
+
+interface Task {
+  readonly id: number;
+  readonly patient: PatientBundle;
+  readonly asOf: string;
+  readonly trialIds: readonly string[] | undefined;
+  readonly resolve: (screening: PatientScreening) => void;
+  readonly reject: (error: Error) => void;
+  timer?: NodeJS.Timeout | undefined;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  slot?: Slot | undefined;
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  task?: Task | undefined;
+  /** Consecutive start failures, to stop respawning a worker that cannot start. */
+  startFailures: number;
+  broken: boolean;
+}
+
+const MAX_START_FAILURES = 3;
+
+let tsxApiUrl: string | undefined;
+
+/** `tsx/esm/api` as an ESM URL (its package `exports`, import condition): only needed from src/. */
+function tsxEsmApiUrl(): string {
+  if (tsxApiUrl === undefined) {
+    const require = createRequire(import.meta.url);
+    const manifest = require.resolve('tsx/package.json');
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      exports: Record<string, { import: { default: string } }>;
+    };
+    const target = pkg.exports['./esm/api']?.import.default ?? './dist/esm/api/index.mjs';
+    tsxApiUrl = new URL(target, pathToFileURL(manifest)).href;
+  }
+  return tsxApiUrl;
+}
+
+/**
+ * The worker entry: compiled JS next to this module in dist/; from src/ (tsx, jest) a small eval
+ * bootstrap registers tsx's ESM loader in the new thread, then imports the TypeScript entry.
+ */
+function spawnWorker(options: EngineOptions): Worker {
+  const workerData: EngineOptions = {
+    ...(options.cqlDir !== undefined ? { cqlDir: options.cqlDir } : {}),
+    ...(options.siteCodes !== undefined ? { siteCodes: options.siteCodes } : {}),
+  };
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData });
+  }
+  const entry = new URL('./engine-worker.ts', import.meta.url).href;
+  const bootstrap = `
+    const { parentPort } = require('node:worker_threads');
+    import(${JSON.stringify(tsxEsmApiUrl())})
+      .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
+      .catch((e) => {
+        parentPort.postMessage({ type: 'failed', error: { name: String(e && e.name), message: String(e && e.message) } });
+      });`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
+/** Engine errors carry no patient data (see CqlEvaluationError); they come back as such. */
+function toError(error: SerializedError): Error {
+  return new CqlEvaluationError(error.message);
+}
+
+/**
+ * Starts the workers and waits until each has built its engine.
+ * @param options - pool size, queue bound, default deadline, and the engine options.
+ * @throws ConfigurationError when a worker cannot build its engine (bad ELM, trials, value sets).
+ */
+export async function createEnginePool(options: EnginePoolOptions = {}): Promise<EnginePool> {
+  const size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
+  const maxQueue = options.maxQueue ?? 64 * size;
+  const slots: Slot[] = [];
+  const queue: Task[] = [];
+  let nextId = 1;
+  let closed = false;
+  let completed = 0;
+  let failed = 0;
+  let replaced = 0;
+  let trials: readonly Trial[] = [];
+  const idle: (() => void)[] = [];
+
+  function settle(task: Task): void {
+    if (task.timer !== undefined) clearTimeout(task.timer);
+    if (task.onAbort !== undefined) task.signal?.removeEventListener('abort', task.onAbort);
+    task.slot = undefined;
+  }
+
+  function notifyIdle(): void {
+    if (slots.some((s) => s.task !== undefined)) return;
+    for (const resolve of idle.splice(0)) resolve();
+  }
+
+  function dispatch(): void {
+    for (const slot of slots) {
+      if (queue.length === 0) return;
+      if (!slot.ready || slot.task !== undefined) continue;
+      const task = queue.shift() as Task;
+      slot.task = task;
+      task.slot = slot;
+      const message: ScreenRequestMessage = {
+        id: task.id,
+        patientId: task.patient.patientId,
+        bundleJson: JSON.stringify(task.patient.bundle),
+        asOf: task.asOf,
+        ...(task.trialIds !== undefined ? { trialIds: task.trialIds } : {}),
+      };
+      slot.worker.postMessage(message);
+    }
+  }
+
+  function onMessage(slot: Slot, message: WorkerMessage): void {
+    if (message.type === 'ready') {
+      slot.ready = true;
+      slot.startFailures = 0;
+      trials = message.trials;
+      dispatch();
+      return;
+    }
+    if (message.type === 'failed') {
+      slot.startFailures++;
+      void slot.worker.terminate();
+      return;
+    }
+    const task = slot.task;
+    if (task === undefined || task.id !== message.id) return;
+    slot.task = undefined;
+    settle(task);
+    if (message.type === 'result') {
+      completed++;
+      task.resolve(message.screening);
+    } else {
+      failed++;
+      task.reject(toError(message.error));
+    }
+    dispatch();
+    notifyIdle();
+  }
+
+  function attach(slot: Slot): void {
+    const worker = slot.worker;
+    worker.on('message', (message: WorkerMessage) => {
+      if (slot.worker === worker) onMessage(slot, message);
+    });
+    worker.on('error', () => {
+      // The exit handler replaces the worker; the error itself may quote data: not kept.
+    });
+    worker.on('exit', () => {
+      if (slot.worker !== worker) return;
+      slot.ready = false;
+      const task = slot.task;
+      if (task !== undefined) {
+        slot.task = undefined;
+        settle(task);
+        failed++;
+        task.reject(new CqlEvaluationError('the evaluation worker stopped'));
+      }
+      if (closed) {
+        notifyIdle();
+        return;
+      }
+      if (slot.startFailures >= MAX_START_FAILURES) {
+        slot.broken = true;
+        if (slots.every((s) => s.broken)) {
+          for (const t of queue.splice(0)) {
+            settle(t);
+            t.reject(new CqlEvaluationError('no evaluation worker could start'));
+          }
+        }
+        notifyIdle();
+        return;
+      }
+      replaced++;
+      slot.worker = spawnWorker(options);
+      attach(slot);
+      notifyIdle();
+    });
+  }
+
+  /** Abandons a task: dropped from the queue, or its worker terminated (and replaced). */
+  function abandon(task: Task, error: Error): void {
+    const slot = task.slot;
+    if (slot !== undefined) {
+      slot.task = undefined;
+      settle(task);
+      failed++;
+      task.reject(error);
+      // The exit handler sees no task and spawns a replacement.
+      void slot.worker.terminate();
+      slot.ready = false;
+      notifyIdle();
+      return;
+    }
+    const index = queue.indexOf(task);
+    if (index >= 0) queue.splice(index, 1);
+    settle(task);
+    failed++;
+    task.reject(error);
+  }
+
+  // Start every worker and wait for its engine (or the first failure).
+  await new Promise<void>((resolve, reject) => {
+    let waiting = size;
+    for (let i = 0; i < size; i++) {
+      const slot: Slot = {
+        worker: spawnWorker(options),
+        ready: false,
+        startFailures: 0,
+        broken: false,
+      };
+      slots.push(slot);
+      const first = slot.worker;
+      const onFirst = (message: WorkerMessage): void => {
+        if (message.type === 'ready') {
+          first.off('message', onFirst);
+          if (--waiting === 0) resolve();
+        } else if (message.type === 'failed') {
+          first.off('message', onFirst);
+          closed = true;
+          for (const s of slots) void s.worker.terminate();
+          reject(new ConfigurationError(`the engine could not start: ${message.error.message}`));
+        }
+      };
+      first.on('message', onFirst);
+      attach(slot);
+    }
+  });
+
+  return {
+    get trials() {
+      return trials;
+    },
+    size,
+    screen(patient, asOf, trialIds, screenOptions = {}) {
+      return new Promise<PatientScreening>((resolve, reject) => {
+        if (closed) {
+          reject(new EngineOverloadedError('the engine pool is closed'));
+          return;
+        }
+        const { signal } = screenOptions;
+        if (signal?.aborted === true) {
+          reject(new EngineAbortedError('the evaluation was cancelled'));
+          return;
+        }
+        if (queue.length >= maxQueue) {
+          reject(new EngineOverloadedError('too many evaluations are waiting'));
+          return;
+        }
+        const task: Task = { id: nextId++, patient, asOf, trialIds, resolve, reject };
+        const timeoutMs = screenOptions.timeoutMs ?? options.defaultTimeoutMs;
+        const deadlines = [
+          ...(timeoutMs !== undefined ? [Date.now() + timeoutMs] : []),
+          ...(screenOptions.deadline !== undefined ? [screenOptions.deadline] : []),
+        ];
+        if (deadlines.length > 0) {
+          const wait = Math.max(0, Math.min(...deadlines) - Date.now());
+          task.timer = setTimeout(() => {
+            abandon(task, new EngineDeadlineError('the evaluation passed its deadline'));
+          }, wait);
+          task.timer.unref();
+        }
+        if (signal !== undefined) {
+          task.signal = signal;
+          task.onAbort = () => {
+            abandon(task, new EngineAbortedError('the evaluation was cancelled'));
+          };
+          signal.addEventListener('abort', task.onAbort, { once: true });
+        }
+        queue.push(task);
+        dispatch();
+      });
+    },
+    stats() {
+      return {
+        size,
+        ready: slots.filter((s) => s.ready).length,
+        busy: slots.filter((s) => s.task !== undefined).length,
+        queued: queue.length,
+        completed,
+        failed,
+        replaced,
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const task of queue.splice(0)) {
+        settle(task);
+        task.reject(new EngineOverloadedError('the engine pool is closed'));
+      }
+      await new Promise<void>((resolve) => {
+        idle.push(resolve);
+        notifyIdle();
+      });
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * The worker side of the engine pool (engine-pool.ts): builds the eligibility engine once, then
+ * screens one patient per message. Messages carry the normalised bundle as a JSON string (parsed
+ * here, off the HTTP thread) and answer with the PatientScreening or a message-only error.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Bundle } from 'fhir/r4.js';
+import { loadEligibilityEngine, type EngineOptions } from './load-engine.js';
+import type { PatientScreening } from './screening.js';
+import type { Trial } from '../trials/trial.js';
+
+/** Main thread -> worker. */
+export interface ScreenRequestMessage {
+  readonly id: number;
+  readonly patientId: string;
+  /** JSON of the normalised collection Bundle (PatientBundle.bundle). */
+  readonly bundleJson: string;
+  readonly asOf: string;
+  readonly trialIds?: readonly string[];
+}
+
+/** Worker -> main thread. */
+export type WorkerMessage =
+  | { readonly type: 'ready'; readonly trials: readonly Trial[] }
+  | { readonly type: 'failed'; readonly error: SerializedError }
+  | { readonly type: 'result'; readonly id: number; readonly screening: PatientScreening }
+  | {
+      readonly type: 'error';
+      readonly id: number;
+      readonly error: SerializedError;
+    };
+
+/** An error as it crosses the thread boundary: no cause, no patient data (engine messages have none). */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly status?: number;
+}
+
+function serialize(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const status = (error as { status?: unknown }).status;
+    return {
+      name: error.name,
+      message: error.message,
+      ...(typeof status === 'number' ? { status } : {}),
+    };
+  }
+  return { name: 'Error', message: 'evaluation failed' };
+}
+
+const port = parentPort;
+if (port === null) throw new Error('engine-worker must run in a worker thread');
+try {
+  const engine = loadEligibilityEngine(workerData as EngineOptions);
+  port.on('message', (message: ScreenRequestMessage) => {
+    let bundle: Bundle;
+    try {
+      bundle = JSON.parse(message.bundleJson) as Bundle;
+    } catch (error) {
+      port.postMessage({ type: 'error', id: message.id, error: serialize(error) });
+      return;
+    }
+    engine
+      .screen({ patientId: message.patientId, bundle, notes: [] }, message.asOf, message.trialIds)
+      .then(
+        (screening) => {
+          port.postMessage({ type: 'result', id: message.id, screening });
+        },
+        (error: unknown) => {
+          port.postMessage({ type: 'error', id: message.id, error: serialize(error) });
+        },
+      );
+  });
+  port.postMessage({ type: 'ready', trials: engine.trials });
+} catch (error) {
+  port.postMessage({ type: 'failed', error: serialize(error) });
+}

@@ -1,0 +1,90 @@
+/**
+ * The worker pool: same screenings as the in-process engine, deadlines and aborts that abandon a
+ * running evaluation (its worker is replaced), a bounded queue, close(), start-up failure. Workers
+ * load the TypeScript entry through the tsx bootstrap here (from dist/ they load compiled JS).
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  createEnginePool,
+  EngineAbortedError,
+  EngineDeadlineError,
+  EngineOverloadedError,
+  type EnginePool,
+} from '../../src/engine/engine-pool.js';
+import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import { toPatientBundle, type PatientBundle } from '../../src/fhir/patient-bundle.js';
+import { ConfigurationError } from '../../src/shared/errors.js';
+import { AS_OF } from '../support/fhir-builders.js';
+
+const DEMO = fileURLToPath(new URL('../../demo/', import.meta.url));
+
+function load(path: string): PatientBundle {
+  return toPatientBundle(JSON.parse(readFileSync(`${DEMO}${path}`, 'utf8')) as unknown);
+}
+
+const SLE = load('patients/sle-eligible.json');
+const SYNTHEA = load('synthea/Grazyna_Considine_2fae9bb9-6da0-4aa8-8a78-a37b92361820.json');
+
+let pool: EnginePool;
+beforeAll(async () => {
+  pool = await createEnginePool({ size: 1, maxQueue: 2 });
+}, 60_000);
+afterAll(async () => {
+  await pool.close();
+});
+
+test('screens exactly as the in-process engine does', async () => {
+  const local = loadEligibilityEngine();
+  expect(pool.trials.map((t) => t.id)).toEqual(local.trials.map((t) => t.id));
+  for (const patient of [SLE, SYNTHEA]) {
+    expect(await pool.screen(patient, AS_OF)).toEqual(await local.screen(patient, AS_OF));
+  }
+  const subset = [local.trials[1]!.id];
+  expect(await pool.screen(SLE, AS_OF, subset)).toEqual(await local.screen(SLE, AS_OF, subset));
+});
+
+test('abandons an evaluation past its deadline and replaces the worker', async () => {
+  const before = pool.stats().replaced;
+  await expect(pool.screen(SYNTHEA, AS_OF, undefined, { timeoutMs: 1 })).rejects.toBeInstanceOf(
+    EngineDeadlineError,
+  );
+  // The next call waits for the replacement worker and succeeds.
+  const screening = await pool.screen(SLE, AS_OF);
+  expect(screening.patientId).toBe(SLE.patientId);
+  expect(pool.stats().replaced).toBe(before + 1);
+}, 60_000);
+
+test('an absolute deadline already past rejects without evaluating', async () => {
+  await expect(
+    pool.screen(SLE, AS_OF, undefined, { deadline: Date.now() - 1 }),
+  ).rejects.toBeInstanceOf(EngineDeadlineError);
+}, 60_000);
+
+test('abort: before the call and while running', async () => {
+  await expect(
+    pool.screen(SLE, AS_OF, undefined, { signal: AbortSignal.abort() }),
+  ).rejects.toBeInstanceOf(EngineAbortedError);
+  const controller = new AbortController();
+  const running = pool.screen(SYNTHEA, AS_OF, undefined, { signal: controller.signal });
+  controller.abort();
+  await expect(running).rejects.toBeInstanceOf(EngineAbortedError);
+  expect((await pool.screen(SLE, AS_OF)).patientId).toBe(SLE.patientId);
+}, 60_000);
+
+test('the queue is bounded', async () => {
+  // One running, two queued (maxQueue 2), the fourth is refused at once.
+  const accepted = [1, 2, 3].map(() => pool.screen(SLE, AS_OF));
+  await expect(pool.screen(SLE, AS_OF)).rejects.toBeInstanceOf(EngineOverloadedError);
+  await Promise.all(accepted);
+  expect(pool.stats()).toMatchObject({ busy: 0, queued: 0 });
+}, 60_000);
+
+test('a pool that cannot build its engine fails at start-up, and a closed pool refuses work', async () => {
+  await expect(createEnginePool({ size: 1, cqlDir: '/nonexistent' })).rejects.toBeInstanceOf(
+    ConfigurationError,
+  );
+  const other = await createEnginePool({ size: 1 });
+  await other.close();
+  await expect(other.screen(SLE, AS_OF)).rejects.toBeInstanceOf(EngineOverloadedError);
+}, 60_000);
