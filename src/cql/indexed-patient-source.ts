@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    cql-exec-fhir's records are untyped objects: this adapter is one of the two places that touch them. */
 import type { Bundle } from 'fhir/r4.js';
 import { PatientSource } from 'cql-exec-fhir';
@@ -16,6 +16,72 @@ interface RetrieveDetailsLike {
 type FindRecords = (profile: string, details?: RetrieveDetailsLike) => any[];
 
 /**
+ * On a wrapped top-level resource whose `Type/id` is unique in the patient's bundle: that
+ * identity and the wrapper's type name (used by the engine's value keys, normalized-key-cache.ts).
+ */
+export const RESOURCE_IDENTITY = Symbol('cds-trial-matcher.resourceIdentity');
+
+const MEMO = Symbol('cds-trial-matcher.memo');
+const patchedPrototypes = new WeakSet<object>();
+const patchedModelInfos = new WeakSet<object>();
+
+/**
+ * Makes cql-exec-fhir's wrappers remember what they compute (process-wide, once). Its `FHIRObject`
+ * wraps a property on every access (a new wrapper object with one accessor per element of its FHIR
+ * type, a FHIR date parsed into a CQL DateTime again...), `_typeHierarchy` rebuilds strings on every
+ * type test, and `findClass` rewrites its argument on every call. The wrapped resources live for one
+ * patient and the FHIR JSON is never changed during an evaluation (the engine's input is read-only),
+ * so a property's value is the same every time it is read: it is computed once per wrapper.
+ * Values handed to cql-execution are shared between reads; cql-execution treats them as immutable
+ * values (its operators build new lists, DateTimes and Quantities).
+ */
+function memoizeFhirWrappers(record: any): void {
+  let proto = Object.getPrototypeOf(record);
+  while (proto !== null && !Object.prototype.hasOwnProperty.call(proto, 'getCode'))
+    proto = Object.getPrototypeOf(proto);
+  if (proto !== null && !patchedPrototypes.has(proto)) {
+    patchedPrototypes.add(proto);
+    const get = proto.get as (this: any, field: string) => any;
+    proto.get = function memoizedGet(this: any, field: string): any {
+      let memo: Map<string, any> | undefined = this[MEMO];
+      if (memo === undefined) {
+        memo = new Map();
+        Object.defineProperty(this, MEMO, { value: memo, enumerable: false });
+      } else if (memo.has(field)) {
+        return memo.get(field);
+      }
+      const value = get.call(this, field);
+      memo.set(field, value);
+      return value;
+    };
+    const typeHierarchy = proto._typeHierarchy as (this: any) => any[];
+    const hierarchies = new WeakMap<object, any[]>();
+    proto._typeHierarchy = function memoizedTypeHierarchy(this: any): any[] {
+      const typeInfo = this._typeInfo;
+      if (typeInfo === null || typeof typeInfo !== 'object') return typeHierarchy.call(this);
+      let hierarchy = hierarchies.get(typeInfo);
+      if (hierarchy === undefined) {
+        hierarchy = typeHierarchy.call(this);
+        hierarchies.set(typeInfo, hierarchy);
+      }
+      return hierarchy;
+    };
+  }
+  const modelInfo = record._modelInfo;
+  if (modelInfo !== undefined && modelInfo !== null && !patchedModelInfos.has(modelInfo)) {
+    patchedModelInfos.add(modelInfo);
+    const findClass = modelInfo.findClass.bind(modelInfo) as (klass: string) => any;
+    const classes = new Map<string, any>();
+    modelInfo.findClass = (klass: string): any => {
+      if (classes.has(klass)) return classes.get(klass);
+      const found = findClass(klass);
+      classes.set(klass, found);
+      return found;
+    };
+  }
+}
+
+/**
  * A cql-execution data provider for one patient at a time that does the expensive work once per
  * patient instead of once per retrieve:
  *  - cql-exec-fhir wraps every resource of a type on every retrieve; here each type is wrapped once
@@ -30,14 +96,24 @@ export class IndexedPatientSource {
   private started = false;
   private readonly byProfile = new Map<string, any[]>();
   private readonly codeKeys = new WeakMap<object, ReadonlySet<string>>();
+  /** `Type/id` of more than one entry of the loaded bundle. */
+  private readonly sharedIdentities = new Set<string>();
 
   /** Loads one patient's normalised bundle; every later evaluation reads this patient. */
   load(bundle: Bundle): void {
     this.byProfile.clear();
+    this.sharedIdentities.clear();
+    const seen = new Set<string>();
+    for (const entry of bundle.entry ?? []) {
+      const identity = `${entry.resource?.resourceType}/${entry.resource?.id}`;
+      if (seen.has(identity)) this.sharedIdentities.add(identity);
+      seen.add(identity);
+    }
     this.source.reset();
     this.source.loadBundles([bundle]);
     const patient: any = this.source.currentPatient();
     if (patient === undefined) throw new Error('the bundle holds no Patient');
+    memoizeFhirWrappers(patient);
     const findRecords: FindRecords = patient.findRecords.bind(patient);
     patient.findRecords = (profile: string, details?: RetrieveDetailsLike) =>
       this.find(findRecords, profile, details);
@@ -64,12 +140,26 @@ export class IndexedPatientSource {
     let records = this.byProfile.get(profile);
     if (records === undefined) {
       records = findRecords(profile);
+      for (const record of records) this.markIdentity(record);
       this.byProfile.set(profile, records);
     }
     const keys = this.keysOf(details?.codes);
     const property = details?.codeProperty;
     if (keys === undefined || property === undefined) return records;
     return records.filter((record) => mayMatch(record?._json?.[property], keys));
+  }
+
+  private markIdentity(record: any): void {
+    const json = record?._json;
+    const typeName = record?._typeInfo?.name;
+    if (typeof json?.id !== 'string' || typeof json.resourceType !== 'string') return;
+    if (typeof typeName !== 'string') return;
+    const identity = `${json.resourceType}/${json.id}`;
+    if (this.sharedIdentities.has(identity)) return;
+    Object.defineProperty(record, RESOURCE_IDENTITY, {
+      value: `${identity}|${typeName}`,
+      enumerable: false,
+    });
   }
 
   private keysOf(codes: RetrieveDetailsLike['codes'] | null): ReadonlySet<string> | undefined {
@@ -87,7 +177,9 @@ export class IndexedPatientSource {
   }
 }
 
-function isCodeList(codes: NonNullable<RetrieveDetailsLike['codes']>): codes is readonly CodeLike[] {
+function isCodeList(
+  codes: NonNullable<RetrieveDetailsLike['codes']>,
+): codes is readonly CodeLike[] {
   return Array.isArray(codes);
 }
 

@@ -1,11 +1,13 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access --
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-class-instance-assignment --
    cql-execution's results are untyped: this facade is the one place that reads them. */
-import { CodeService, DateTime, Executor, Library, Repository } from 'cql-execution';
+import { CodeService, DateTime, Library, PatientContext, Repository } from 'cql-execution';
 import type { Trial } from '../trials/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
 import { IndexedPatientSource } from '../cql/indexed-patient-source.js';
+import { installNormalizedKeyCache } from './normalized-key-cache.js';
+import { installFunctionMemo } from './function-memo.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type {
@@ -33,7 +35,53 @@ export interface EligibilityEngine {
 
 interface CompiledTrial {
   readonly trial: Trial;
-  readonly executor: Executor;
+  readonly library: Library;
+  /** The definitions the trial JSON names (criteria and evidence): the only ones evaluated. */
+  readonly defines: readonly string[];
+}
+
+/**
+ * A patient context whose included libraries are shared by every trial library evaluated for the
+ * same patient: `Labs`, `Medications`, `EligibilityCommon`... are evaluated once per patient, not
+ * once per trial. cql-execution caches a definition's value in its library context; a library's
+ * values depend only on the library, the patient, the evaluation date, the parameters (none) and
+ * the terminology, which every trial shares, so sharing the context changes no result.
+ */
+class SharedLibraryPatientContext extends PatientContext {
+  constructor(
+    library: Library,
+    patient: any,
+    codeService: CodeService,
+    executionDateTime: DateTime,
+    private readonly shared: Map<string, SharedLibraryPatientContext>,
+    /** Function results for this patient (function-memo.ts). */
+    readonly functionMemo: Map<unknown, unknown>,
+  ) {
+    super(library, patient, codeService, {}, executionDateTime);
+  }
+
+  override getLibraryContext(alias: string): any {
+    let context = this.library_context[alias];
+    if (context == null) {
+      const library = this.get(alias);
+      const identifier = library.source.library.identifier as { id: string; version?: string };
+      const key = `${identifier.id}|${identifier.version ?? ''}`;
+      context = this.shared.get(key);
+      if (context === undefined) {
+        context = new SharedLibraryPatientContext(
+          library as Library,
+          this.patient,
+          this.codeService as CodeService,
+          this.executionDateTime as DateTime,
+          this.shared,
+          this.functionMemo,
+        );
+        this.shared.set(key, context);
+      }
+      this.library_context[alias] = context;
+    }
+    return context;
+  }
 }
 
 /** Collects `Type/id` references from CQL results: resources, reference strings, lists and tuples. */
@@ -66,6 +114,13 @@ function toResultValue(value: unknown, trialId: string, define: string): Criteri
   throw new CqlEvaluationError(`${trialId}: "${define}" is not a Boolean`);
 }
 
+/** A deep copy of the ELM without `localId` properties. */
+function withoutLocalIds<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value), (key, v: unknown) =>
+    key === 'localId' ? undefined : v,
+  ) as T;
+}
+
 /** A promise chain: evaluations share one PatientSource, so they run one at a time. */
 class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
@@ -77,7 +132,7 @@ class SerialQueue {
 }
 
 /**
- * Builds the engine once at start-up: one cql-execution Library and Executor per trial, one
+ * Builds the engine once at start-up: one cql-execution Library per trial, one
  * cql-exec-fhir PatientSource (its FHIR model info is parsed once), one CodeService.
  * @param trials - the trial definitions.
  * @param elm - the translated CQL libraries.
@@ -88,11 +143,23 @@ export function createEligibilityEngine(
   elm: ElmLibrarySet,
   valueSets: ValueSetExpansions,
 ): EligibilityEngine {
-  const repository = new Repository(elm.all());
+  installNormalizedKeyCache();
+  installFunctionMemo();
+  // Without ELM local ids, cql-execution does not record every expression's result for
+  // annotation (the engine never reads those records); errors still name the CQL locator.
+  const libraries = withoutLocalIds(elm.all());
+  const repository = new Repository(libraries);
   const codeService = new CodeService(valueSets);
   const compiled: CompiledTrial[] = trials.map((trial) => {
-    const library = new Library(elm.get(trial.library.name), repository);
-    return { trial, executor: new Executor(library, codeService) };
+    elm.get(trial.library.name); // throws ConfigurationError when the ELM is missing
+    const library = new Library(libraries[trial.library.name] as any, repository);
+    const defines = new Set<string>();
+    for (const criterion of trial.criteria) {
+      if (criterion.define !== undefined) defines.add(criterion.define);
+      if (criterion.evidence !== undefined && criterion.define !== undefined)
+        defines.add(criterion.evidence);
+    }
+    return { trial, library, defines: [...defines] };
   });
   const patientSource = new IndexedPatientSource();
   const queue = new SerialQueue();
@@ -107,12 +174,25 @@ export function createEligibilityEngine(
     if (executionDateTime === null) throw new CqlEvaluationError(`invalid evaluation date ${asOf}`);
     const results: TrialResult[] = [];
     patientSource.load(patient.bundle);
-    for (const { trial, executor } of compiled) {
+    const record = patientSource.currentPatient();
+    // One set of included-library contexts for this patient, shared by every trial.
+    const shared = new Map<string, SharedLibraryPatientContext>();
+    const functionMemo = new Map<unknown, unknown>();
+    for (const { trial, library, defines } of compiled) {
       if (trialIds !== undefined && !trialIds.includes(trial.id)) continue;
-      let values: Record<string, unknown>;
+      const values: Record<string, unknown> = {};
       try {
-        const run = await executor.exec(patientSource.rewind(), executionDateTime);
-        values = (run.patientResults[patient.patientId] ?? {}) as Record<string, unknown>;
+        const context = new SharedLibraryPatientContext(
+          library,
+          record,
+          codeService,
+          executionDateTime,
+          shared,
+          functionMemo,
+        );
+        for (const name of defines) {
+          values[name] = await library.expressions[name].execute(context);
+        }
       } catch (cause) {
         throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
       }
