@@ -1,9 +1,10 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from './config.js';
-import type { PatientViewDeps } from './cds-hooks/patient-view.js';
 import type { ServiceDefinition } from './cds-hooks/service-definition.js';
 import { NotFoundError } from './cds-hooks/errors.js';
-import { cdsServicesRouter } from './http/cds-services-router.js';
+import { cdsServicesRouter, type CdsServicesRouterDeps } from './http/cds-services-router.js';
+import { requireClientAuth } from './http/client-auth.js';
+import type { ClientAuthenticator } from './security/client-auth.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import type { Logger } from './http/logger.js';
@@ -12,8 +13,13 @@ import type { FeedbackStore } from './feedback/feedback-store.js';
 import { feedbackRouter } from './http/routes/feedback.js';
 
 /** Everything the app needs, built once by main (or by a test). */
-export interface AppDeps extends PatientViewDeps {
-  readonly config: Pick<Config, 'corsOrigins' | 'bodyLimit'>;
+export interface AppDeps extends CdsServicesRouterDeps {
+  readonly config: Pick<Config, 'corsOrigins' | 'bodyLimit' | 'publicBaseUrl'>;
+  /**
+   * Client authentication (issue 5): when present, every call under /cds-services needs a
+   * trusted JWT; absent, calls are accepted (the embedded demo; main warns at start-up).
+   */
+  readonly authenticator?: ClientAuthenticator;
   readonly logger: Logger;
   readonly services: readonly ServiceDefinition[];
   /** The embedded demo FHIR server, mounted at /demo/fhir when present. */
@@ -44,6 +50,8 @@ export function createApp(deps: AppDeps): Express {
     limit: deps.config.bodyLimit,
     type: ['application/json', 'application/*+json'],
   });
+  if (deps.authenticator !== undefined)
+    app.use('/cds-services', requireClientAuth(deps.authenticator, deps.config.publicBaseUrl));
   app.use('/cds-services', json);
   // Feedback (issue 4) {@link https://cds-hooks.hl7.org/2.0/#feedback}
   if (deps.feedbackStore !== undefined) {

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SiteCodeMapSchema, type SiteCodeMap } from './cql/value-sets.js';
 import { ConfigurationError } from './shared/errors.js';
+import { readTrustedIssuers, type TrustedIssuer } from './security/trusted-issuers.js';
+import { isCallableUrl, normalizeBase } from './security/urls.js';
 import { DEFAULT_CARD_TTL_DAYS, DEFAULT_FEEDBACK_DB_PATH } from './feedback/feedback-store.js';
 
 /** Project directories, found relative to this module so that src/ (tsx) and dist/ (node) both work. */
@@ -17,6 +19,31 @@ const BooleanFlagSchema = z
 const BodyLimitSchema = z
   .string()
   .regex(/^\d+(\.\d+)?\s*(b|kb|mb)$/i, 'a size such as 500kb or 5mb');
+
+/** `500kb`, `5mb`, ... in bytes. */
+function sizeInBytes(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb)$/i.exec(value.trim()) as RegExpExecArray;
+  const unit = (match[2] as string).toLowerCase();
+  return Math.floor(Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1));
+}
+
+/** FHIR base URLs (comma-separated): https, or http on loopback only. */
+const FhirBaseListSchema = z
+  .string()
+  .transform((value) =>
+    value
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url !== ''),
+  )
+  .pipe(
+    z.array(
+      z
+        .url({ protocol: /^https?$/ })
+        .refine(isCallableUrl, { message: 'https (http only on localhost), without credentials' })
+        .transform(normalizeBase),
+    ),
+  );
 
 const OriginListSchema = z
   .string()
@@ -58,6 +85,15 @@ export const EnvSchema = z.object({
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
   SITE_CODE_MAP: z.string().min(1).optional(),
+  // Security and limits (issue 5)
+  CDS_TRUSTED_ISSUERS: z.string().min(1).optional(),
+  JWT_CLOCK_SKEW_SEC: z.coerce.number().int().min(0).max(300).default(30),
+  JWT_REPLAY_CACHE_SIZE: z.coerce.number().int().min(100).max(10_000_000).default(100_000),
+  JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  FHIR_SERVER_ALLOWLIST: FhirBaseListSchema.optional(),
+  FHIR_MAX_BODY: BodyLimitSchema.default('20mb'),
+  FHIR_MAX_RESOURCES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  REQUEST_BUDGET_MS: z.coerce.number().int().min(50).max(120_000).default(1000),
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
@@ -87,6 +123,26 @@ export interface Config {
   /** The service's public URL (behind a proxy); otherwise derived from each request. */
   readonly publicBaseUrl?: string;
   readonly siteCodes: SiteCodeMap;
+  // Security and limits (issue 5)
+  /** CDS clients allowed to call (CDS_TRUSTED_ISSUERS); empty: no authentication (demo). */
+  readonly trustedIssuers: readonly TrustedIssuer[];
+  /** Clock skew tolerated on a JWT's exp, nbf and iat. */
+  readonly jwtClockSkewSec: number;
+  /** jtis remembered against replay, at most. */
+  readonly jwtReplayCacheSize: number;
+  /** Fetching an issuer's JWK Set. */
+  readonly jwksTimeoutMs: number;
+  /**
+   * FHIR base URLs any caller may name when authentication is off; undefined: only the embedded
+   * demo server.
+   */
+  readonly fhirServerAllowlist?: readonly string[];
+  /** Largest answer read from a FHIR server or a JWK Set URL, in bytes. */
+  readonly fhirMaxBodyBytes: number;
+  /** Resources read per patient (all prefetch keys together). */
+  readonly fhirMaxResources: number;
+  /** Per hook call: past it the answer is `{"cards": []}`. */
+  readonly requestBudgetMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
@@ -151,6 +207,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ...(e.CQL_DIR !== undefined ? { cqlDir: e.CQL_DIR } : {}),
     ...(e.PUBLIC_BASE_URL !== undefined ? { publicBaseUrl: e.PUBLIC_BASE_URL } : {}),
     siteCodes: e.SITE_CODE_MAP === undefined ? [] : readSiteCodeMap(e.SITE_CODE_MAP),
+    // Security and limits (issue 5)
+    trustedIssuers: Object.freeze(
+      e.CDS_TRUSTED_ISSUERS === undefined ? [] : readTrustedIssuers(e.CDS_TRUSTED_ISSUERS),
+    ),
+    jwtClockSkewSec: e.JWT_CLOCK_SKEW_SEC,
+    jwtReplayCacheSize: e.JWT_REPLAY_CACHE_SIZE,
+    jwksTimeoutMs: e.JWKS_TIMEOUT_MS,
+    ...(e.FHIR_SERVER_ALLOWLIST !== undefined
+      ? { fhirServerAllowlist: Object.freeze([...e.FHIR_SERVER_ALLOWLIST]) }
+      : {}),
+    fhirMaxBodyBytes: sizeInBytes(e.FHIR_MAX_BODY),
+    fhirMaxResources: e.FHIR_MAX_RESOURCES,
+    requestBudgetMs: e.REQUEST_BUDGET_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

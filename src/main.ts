@@ -11,6 +11,8 @@ import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import { createLogger, type Logger } from './http/logger.js';
 import { nonFatalLedger } from './feedback/feedback-store.js';
 import { SqliteFeedbackStore } from './feedback/sqlite-feedback-store.js';
+import { createClientAuthenticator } from './security/client-auth.js';
+import { createFhirServerPolicy, demoFhirServerBases } from './security/fhir-server-policy.js';
 
 /** Today's date in the process time zone (TZ): the screening date criteria count back from. */
 function today(): string {
@@ -37,6 +39,8 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
   const dataSource = new FhirKitDataSource({
     timeoutMs: config.fhirTimeoutMs,
     maxPages: config.fhirMaxPages,
+    maxResponseBytes: config.fhirMaxBodyBytes,
+    maxResources: config.fhirMaxResources,
     onTruncated: () => {
       logger.warn(
         { maxPages: config.fhirMaxPages },
@@ -72,6 +76,25 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
       ...(config.cardSmartLink !== undefined ? { smartLink: config.cardSmartLink } : {}),
     },
   };
+  // Security and limits (issue 5): trusted clients, the FHIR servers they may name.
+  const authenticated = config.trustedIssuers.length > 0;
+  const authenticator = authenticated
+    ? createClientAuthenticator({
+        issuers: config.trustedIssuers,
+        clockToleranceSec: config.jwtClockSkewSec,
+        replayCacheSize: config.jwtReplayCacheSize,
+        jwks: { timeoutMs: config.jwksTimeoutMs, maxResponseBytes: 1024 * 1024 },
+      })
+    : undefined;
+  let listeningPort = config.port;
+  const fhirServerPolicy = createFhirServerPolicy({
+    authenticated,
+    allowlist: () =>
+      config.fhirServerAllowlist ??
+      (config.demoFhir
+        ? demoFhirServerBases(listeningPort, DEMO_FHIR_PATH, config.publicBaseUrl)
+        : []),
+  });
   const app = createApp({
     ...feedbackDeps,
     config,
@@ -81,6 +104,10 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
     dataSource,
     newId: randomUUID,
     today,
+    ...(authenticator !== undefined ? { authenticator } : {}),
+    fhirServerPolicy,
+    maxResources: config.fhirMaxResources,
+    requestBudgetMs: config.requestBudgetMs,
     ...(demo !== undefined ? { demoFhir: demo.handler } : {}),
   });
 
@@ -96,6 +123,7 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
   server.requestTimeout = config.requestTimeoutMs;
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  listeningPort = port;
   logger.info(
     {
       host: config.host,
@@ -115,6 +143,22 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
     logger.warn(
       'the embedded demo FHIR server is on (DEMO_FHIR=true): switch it off in production',
     );
+  if (!authenticated)
+    logger.warn(
+      {
+        fhirServers:
+          config.fhirServerAllowlist ??
+          (config.demoFhir ? 'the embedded demo server only' : 'none'),
+      },
+      'no CDS_TRUSTED_ISSUERS: CDS clients are not authenticated (demo only)',
+    );
+  else
+    logger.info(
+      { issuers: config.trustedIssuers.map((i) => i.iss), publicBaseUrl: config.publicBaseUrl },
+      'CDS clients must present a JWT from a trusted issuer',
+    );
+  if (authenticated && config.publicBaseUrl === undefined)
+    logger.warn('PUBLIC_BASE_URL is not set: the JWT audience is taken from the Host header');
   return server;
 }
 

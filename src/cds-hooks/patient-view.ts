@@ -1,6 +1,10 @@
 import type { Card } from './card.js';
 import { issuedCards, renderCards, type CardOptions } from '../cards/render-cards.js';
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
+import type { PatientScreening } from '../engine/screening.js';
+import type { PatientBundle } from '../fhir/patient-bundle.js';
+import type { FhirServerPolicy } from '../security/fhir-server-policy.js';
+import type { TrustedIssuer } from '../security/trusted-issuers.js';
 import type { CardLedger } from '../feedback/feedback-store.js';
 import { toPatientBundle } from '../fhir/patient-bundle.js';
 import type { PatientDataSource } from '../fhir/patient-data-source.js';
@@ -9,9 +13,37 @@ import { resolvePrefetch, type PrefetchKeyReport } from './prefetch.js';
 import type { PatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
 
+/**
+ * The engine as the hook handler uses it: the in-process engine, or the worker pool, which
+ * also takes a deadline and a signal and abandons the evaluation past them (issue 5, time budget).
+ */
+export interface ScreeningEngine {
+  readonly trials: EligibilityEngine['trials'];
+  screen(
+    patient: PatientBundle,
+    asOf: string,
+    trialIds?: readonly string[],
+    options?: { readonly signal?: AbortSignal; readonly deadline?: number },
+  ): Promise<PatientScreening>;
+}
+
+/** Per call: who called and until when (issue 5). */
+export interface CallScope {
+  /** Cancels FHIR reads and the evaluation (time budget, client gone). */
+  readonly signal?: AbortSignal;
+  /** `Date.now()` past which the evaluation is abandoned. */
+  readonly deadline?: number;
+  /** The authenticated client, when authentication is on. */
+  readonly client?: TrustedIssuer;
+}
+
 /** What answering a patient-view call needs, built once in main (or by a test). */
 export interface PatientViewDeps {
-  readonly engine: EligibilityEngine;
+  readonly engine: ScreeningEngine;
+  /** Which FHIR servers may be read (the SSRF guard); absent: any (tests only). */
+  readonly fhirServerPolicy?: FhirServerPolicy;
+  /** Resources per patient, at most (FHIR_MAX_RESOURCES). */
+  readonly maxResources?: number;
   readonly dataSource: PatientDataSource;
   /** Card and suggestion uuids. */
   readonly newId: () => string;
@@ -46,10 +78,18 @@ export async function answerPatientView(
   service: ServiceDefinition,
   request: PatientViewRequest,
   deps: PatientViewDeps,
-  signal?: AbortSignal,
+  scope: CallScope = {},
 ): Promise<PatientViewResult> {
   const started = performance.now();
-  const prefetch = await resolvePrefetch(service, request, deps.dataSource, signal);
+  const { signal, deadline, client } = scope;
+  const policy = deps.fhirServerPolicy;
+  const prefetch = await resolvePrefetch(service, request, deps.dataSource, signal, {
+    ...(policy !== undefined
+      ? { allowFhirServer: (fhirServer: string) => policy.allows(fhirServer, client) }
+      : {}),
+    ...(deps.maxResources !== undefined ? { maxResources: deps.maxResources } : {}),
+  });
+  signal?.throwIfAborted();
   const prefetched = performance.now();
   const patients = prefetch.resources.filter((r) => r.resourceType === 'Patient');
   if (patients.length === 0)
@@ -66,7 +106,10 @@ export async function answerPatientView(
     type: 'collection',
     entry: prefetch.resources.map((resource) => ({ resource })),
   });
-  const screening = await deps.engine.screen(patient, deps.today());
+  const screening = await deps.engine.screen(patient, deps.today(), undefined, {
+    ...(signal !== undefined ? { signal } : {}),
+    ...(deadline !== undefined ? { deadline } : {}),
+  });
   const screened = performance.now();
   const cards = renderCards(screening, deps.engine.trials, {
     bundle: patient.bundle,

@@ -20,6 +20,14 @@ export interface PrefetchKeyReport {
   readonly failed?: true;
 }
 
+/** What the caller may fetch, and how much. */
+export interface PrefetchLimits {
+  /** Whether the service may read from this fhirServer (the SSRF guard); absent: any. */
+  readonly allowFhirServer?: (fhirServer: string) => boolean;
+  /** Resources of the whole record (every key together), at most. */
+  readonly maxResources?: number;
+}
+
 export interface ResolvedPrefetch {
   /** Every resource found, in template order, duplicates removed (same type and id). */
   readonly resources: readonly FhirResourceJson[];
@@ -97,7 +105,9 @@ function unpack(
  * @param request - the validated hook request.
  * @param dataSource - reads missing keys from the client's FHIR server.
  * @param signal - cancels fetches.
- * @throws PrefetchUnavailableError (412) when keys are missing and there is no fhirServer;
+ * @param limits - the FHIR servers that may be called, and the record's size.
+ * @throws PrefetchUnavailableError (412) when keys are missing and there is no fhirServer, or one
+ *   this service may not call;
  *   FhirUnavailableError (412) when the FHIR server fails for a required key;
  *   InvalidRequestError (400) when a prefetch value is not FHIR.
  */
@@ -106,6 +116,7 @@ export async function resolvePrefetch(
   request: PatientViewRequest,
   dataSource: PatientDataSource,
   signal?: AbortSignal,
+  limits: PrefetchLimits = {},
 ): Promise<ResolvedPrefetch> {
   const templates = Object.entries(service.prefetch ?? {});
   const optional = new Set(service.optionalPrefetch ?? []);
@@ -125,6 +136,18 @@ export async function resolvePrefetch(
     throw new PrefetchUnavailableError(
       `prefetch keys ${missing.map(([k]) => k).join(', ')} are missing and no fhirServer was given to fetch them`,
       { expression: missing.map(([k]) => `prefetch.${k}`) },
+    );
+  }
+  // The SSRF guard: nothing leaves for a server the caller may not name.
+  if (
+    missing.length > 0 &&
+    request.fhirServer !== undefined &&
+    limits.allowFhirServer !== undefined &&
+    !limits.allowFhirServer(request.fhirServer)
+  ) {
+    throw new PrefetchUnavailableError(
+      `prefetch keys ${missing.map(([k]) => k).join(', ')} are missing and fhirServer is not a server this service may call`,
+      { expression: ['fhirServer'] },
     );
   }
 
@@ -204,5 +227,10 @@ export async function resolvePrefetch(
       resources.push(resource);
     }
   }
+  if (limits.maxResources !== undefined && resources.length > limits.maxResources)
+    throw new PrefetchUnavailableError(
+      `the patient record has more than ${limits.maxResources} resources (FHIR_MAX_RESOURCES)`,
+      { expression: ['prefetch'] },
+    );
   return { resources, report };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { findTooDeep } from '../security/json-limits.js';
 import { InvalidRequestError } from './errors.js';
 
 /**
@@ -85,6 +86,12 @@ export function parsePatientViewRequest(body: unknown, expectedHook: string): Pa
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new InvalidRequestError('the request body must be a JSON object', {
       expression: ['(body)'],
+    });
+  // Bounded nesting before anything walks the value (the body size is bounded by BODY_LIMIT).
+  const deep = findTooDeep(body);
+  if (deep !== undefined)
+    throw new InvalidRequestError('the request body is nested too deeply', {
+      expression: [deep.split(/[.[]/)[0] || '(body)'],
     });
   const base = CdsRequestSchema.safeParse(body);
   if (!base.success) throw toInvalidRequest(base.error, []);

@@ -1,5 +1,8 @@
 import { Client } from 'fhir-kit-client';
+import type { Dispatcher } from 'undici';
 import { FhirUnavailableError } from '../cds-hooks/errors.js';
+import { findTooDeep } from '../security/json-limits.js';
+import { createOutboundDispatcher, isResponseTooLarge } from '../security/outbound-http.js';
 import type { FhirQuery, FhirResourceJson, PatientDataSource } from './patient-data-source.js';
 
 export interface FhirKitDataSourceOptions {
@@ -9,6 +12,26 @@ export interface FhirKitDataSourceOptions {
   readonly maxPages: number;
   /** Told when a search had more pages than maxPages. */
   readonly onTruncated?: (query: FhirQuery) => void;
+  /** Largest answer (each page), in bytes (default 20 MiB). */
+  readonly maxResponseBytes?: number;
+  /** Entries of one search, all pages together, at most (default 10,000): past it the key fails. */
+  readonly maxResources?: number;
+}
+
+/** Same-origin redirects followed per request, at most. */
+const MAX_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** The Location of a redirect fhir-kit-client reported as an error, if it was one. */
+function redirectLocation(error: unknown): string | undefined {
+  const failure = error as {
+    response?: { status?: unknown };
+    config?: { headers?: { get?: (name: string) => string | null } };
+  } | null;
+  const status = failure?.response?.status;
+  if (typeof status !== 'number' || !REDIRECT_STATUSES.has(status)) return undefined;
+  const location = failure?.config?.headers?.get?.('location');
+  return typeof location === 'string' && location !== '' ? location : undefined;
 }
 
 function isResource(value: unknown): value is FhirResourceJson {
@@ -43,6 +66,14 @@ function describeFailure(error: unknown): string {
   // Duck-typed: the abort reason is a DOMException, not always an Error of this realm.
   const name = (error as { name?: unknown } | null)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') return 'did not answer in time';
+  if (isResponseTooLarge(error)) return 'answered more data than FHIR_MAX_BODY allows';
+  const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  if (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  )
+    return 'did not answer in time';
   const response = (error as { response?: { status?: unknown; data?: unknown } } | null)?.response;
   if (typeof response?.status === 'number') {
     if (response.status >= 200 && response.status < 300) return 'answered invalid JSON';
@@ -53,32 +84,80 @@ function describeFailure(error: unknown): string {
 
 /**
  * Reads prefetch data with fhir-kit-client, sending the client's bearer token.
- * A next link must stay on the fhirServer's origin (never follow a link to another host).
+ * A next link or a redirect must stay on the fhirServer's origin (never follow one to another
+ * host); answers are bounded in size (bytes, nesting, entries) and time.
  */
 export class FhirKitDataSource implements PatientDataSource {
-  constructor(private readonly options: FhirKitDataSourceOptions) {}
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly options: FhirKitDataSourceOptions) {
+    this.dispatcher = createOutboundDispatcher({
+      maxResponseBytes: options.maxResponseBytes ?? 20 * 1024 * 1024,
+      timeoutMs: options.timeoutMs,
+    });
+  }
+
+  /** Closes the pooled connections (at shutdown). */
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
 
   async fetch(query: FhirQuery): Promise<FhirResourceJson> {
     const client = new Client({
       baseUrl: query.fhirServer,
       ...(query.accessToken !== undefined ? { bearerToken: query.accessToken } : {}),
     });
-    const get = async (url: string): Promise<FhirResourceJson> => {
+    const origin = new URL(query.fhirServer).origin;
+    const maxResources = this.options.maxResources ?? 10_000;
+    const get = async (first: string): Promise<FhirResourceJson> => {
       const signals = [AbortSignal.timeout(this.options.timeoutMs)];
       if (query.signal !== undefined) signals.push(query.signal);
+      const signal = AbortSignal.any(signals);
+      let url = first;
       let result: unknown;
-      try {
-        result = await client.request(url, { options: { signal: AbortSignal.any(signals) } });
-      } catch (error) {
-        throw new FhirUnavailableError(`the FHIR server ${describeFailure(error)}`, {
-          cause: error,
-        });
+      for (let hop = 0; ; hop++) {
+        try {
+          result = await client.request(url, {
+            // Node's fetch takes undici's dispatcher; the package's types differ from Node's copy.
+            options: {
+              signal,
+              redirect: 'manual',
+              dispatcher: this.dispatcher as unknown as NonNullable<RequestInit['dispatcher']>,
+            },
+          });
+          break;
+        } catch (error) {
+          const location = redirectLocation(error);
+          if (location === undefined)
+            throw new FhirUnavailableError(`the FHIR server ${describeFailure(error)}`, {
+              cause: error,
+            });
+          let target: URL;
+          try {
+            target = new URL(location, client.httpClient.expandUrl(url));
+          } catch {
+            throw new FhirUnavailableError('the FHIR server answered an invalid redirect');
+          }
+          if (target.origin !== origin)
+            throw new FhirUnavailableError('the FHIR server redirected to another origin');
+          if (hop >= MAX_REDIRECTS)
+            throw new FhirUnavailableError('the FHIR server redirected too many times');
+          url = target.href;
+        }
       }
       if (!isResource(result))
         throw new FhirUnavailableError(
           'the FHIR server answered something that is not a FHIR resource',
         );
+      if (findTooDeep(result) !== undefined)
+        throw new FhirUnavailableError('the FHIR server answered JSON nested too deeply');
       return result;
+    };
+    const tooMany = (count: number): void => {
+      if (count > maxResources)
+        throw new FhirUnavailableError(
+          `the FHIR server answered more than ${maxResources} resources (FHIR_MAX_RESOURCES)`,
+        );
     };
 
     const want = expectedType(query.query);
@@ -90,7 +169,7 @@ export class FhirKitDataSource implements PatientDataSource {
     if (want !== 'Bundle') return first;
 
     const entries: unknown[] = Array.isArray(first.entry) ? [...(first.entry as unknown[])] : [];
-    const origin = new URL(query.fhirServer).origin;
+    tooMany(entries.length);
     let link = nextLink(first);
     let pages = 1;
     while (link !== undefined && pages < this.options.maxPages) {
@@ -107,7 +186,10 @@ export class FhirKitDataSource implements PatientDataSource {
         throw new FhirUnavailableError(
           `the FHIR server answered a ${page.resourceType} for a next page`,
         );
-      if (Array.isArray(page.entry)) entries.push(...(page.entry as unknown[]));
+      if (Array.isArray(page.entry)) {
+        tooMany(entries.length + page.entry.length);
+        entries.push(...(page.entry as unknown[]));
+      }
       link = nextLink(page);
       pages++;
     }

@@ -71,5 +71,7 @@ export function errorHandler(
       { error: appError.name, status: appError.status, issue: appError.message },
       'request failed',
     );
-  res.status(appError.status).type('application/fhir+json').json(appError.toOperationOutcome());
+  // A 500 (a CQL evaluation error among them) says nothing more than "internal error".
+  const body = appError.status === 500 ? GENERIC_500 : appError.toOperationOutcome();
+  res.status(appError.status).type('application/fhir+json').json(body);
 }

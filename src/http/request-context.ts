@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { TrustedIssuer } from '../security/trusted-issuers.js';
 import type { Logger } from './logger.js';
 
 /** Per-request values kept in res.locals. */
@@ -8,6 +9,10 @@ export interface RequestLocals {
   log: Logger;
   /** A route pattern to log instead of the URL (which may hold a patient id). */
   route?: string;
+  /** When the request arrived (`Date.now()`): the time budget counts from here. */
+  receivedAt?: number;
+  /** The authenticated CDS client (issue 5), when authentication is on. */
+  client?: TrustedIssuer;
 }
 
 export function locals(res: Response): RequestLocals {
@@ -28,7 +33,11 @@ export function requestContext(logger: Logger): RequestHandler {
     const incoming = req.get('x-request-id');
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', requestId);
-    const context: RequestLocals = { requestId, log: logger.child({ requestId }) };
+    const context: RequestLocals = {
+      requestId,
+      log: logger.child({ requestId }),
+      receivedAt: Date.now(),
+    };
     Object.assign(res.locals, context);
     res.on('finish', () => {
       const route =

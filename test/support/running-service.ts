@@ -1,9 +1,9 @@
 /** The whole service over real HTTP on 127.0.0.1 port 0: real engine, embedded FHIR server, fhir-kit. */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createApp, DEMO_FHIR_PATH } from '../../src/app.js';
+import { createApp, DEMO_FHIR_PATH, type AppDeps } from '../../src/app.js';
 import { DEFAULT_DEMO_DIR } from '../../src/config.js';
 import { createDemoFhirServer } from '../../src/demo/demo-fhir-server.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
@@ -18,7 +18,13 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export async function startService(): Promise<RunningService> {
+/**
+ * @param extraDeps - more deps (issue 5: authenticator, fhirServerPolicy, budget), built once the
+ *   port, and so the service's base URL, is known.
+ */
+export async function startService(
+  extraDeps?: (urls: { base: string; fhirBase: string }) => Partial<AppDeps>,
+): Promise<RunningService> {
   const today = new Date().toISOString().slice(0, 10);
   const logs = new LogCapture('info');
   const demo = await createDemoFhirServer({
@@ -29,6 +35,10 @@ export async function startService(): Promise<RunningService> {
     mountPath: DEMO_FHIR_PATH,
     today,
   });
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const app = createApp({
     config: { corsOrigins: [], bodyLimit: '5mb' },
     logger: logs.logger,
@@ -38,10 +48,9 @@ export async function startService(): Promise<RunningService> {
     newId: randomUUID,
     today: () => today,
     demoFhir: demo.handler,
+    ...extraDeps?.({ base, fhirBase: `${base}${DEMO_FHIR_PATH}` }),
   });
-  const server: Server = app.listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.on('request', app);
   return {
     base,
     fhirBase: `${base}${DEMO_FHIR_PATH}`,

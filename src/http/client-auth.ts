@@ -1,0 +1,51 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ClientAuthenticator } from '../security/client-auth.js';
+import { locals } from './request-context.js';
+
+/**
+ * Requires a trusted client's JWT on every call under the mount point (discovery included).
+ * {@link https://cds-hooks.hl7.org/2.0/#trusting-cds-clients}
+ *
+ * `aud` must equal the URL called: PUBLIC_BASE_URL plus the path when the service is behind a
+ * proxy, otherwise the scheme and Host of the request. Any failure answers a bare 401 (no body,
+ * no reason: the reason category, iss and jti go to the log; the token never does).
+ * @param authenticator - the verifier built from CDS_TRUSTED_ISSUERS.
+ * @param publicBaseUrl - the service's public URL, without a trailing slash.
+ */
+export function requireClientAuth(
+  authenticator: ClientAuthenticator,
+  publicBaseUrl?: string,
+): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    // The preflight carries no credentials (cors() has answered it already).
+    if (req.method === 'OPTIONS') {
+      next();
+      return;
+    }
+    const path = new URL(req.originalUrl, 'http://path.invalid').pathname;
+    const base = publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? ''}`;
+    let result;
+    try {
+      result = await authenticator.authenticate(req.get('authorization'), `${base}${path}`);
+    } catch {
+      result = { ok: false as const, reason: 'jwks-unavailable' as const };
+    }
+    const log = locals(res).log;
+    if (!result.ok) {
+      log.warn(
+        { reason: result.reason, iss: result.iss, jti: result.jti },
+        'client authentication failed',
+      );
+      res.status(401).setHeader('WWW-Authenticate', 'Bearer');
+      res.end();
+      return;
+    }
+    locals(res).client = result.issuer;
+    locals(res).log = log.child({
+      iss: result.issuer.iss,
+      jti: result.jti,
+      ...(result.tenant !== undefined ? { tenant: result.tenant } : {}),
+    });
+    next();
+  };
+}
