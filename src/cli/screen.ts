@@ -1,29 +1,71 @@
 /**
- * Screens patient Bundles against every trial.
+ * Screens patients against every trial: one patient's Bundle per FILE (the issue 3 contract), and
+ * whole populations (issue 6).
  *
- *   npm run --silent screen -- [--as-of YYYY-MM-DD] [--format json|table] FILE...
+ *   npm run --silent screen -- [--as-of YYYY-MM-DD] [--format json|table|csv|html] [--out PATH]
+ *                              FILE...
+ *   npm run --silent screen -- [options] --fhir-server URL [--group ID | --patients QUERY]
  *
- * JSON output is one document on stdout (the contract in README.md). A FILE that cannot be read,
- * is not JSON or is not a Bundle of one patient is reported on stderr; the other files are still
- * evaluated and the exit code is 2. Usage errors exit 2 too; 0 means every file was screened.
+ * A FILE is a Bundle file, a directory of Bundle files, or a FHIR Bulk Data export (a directory of
+ * NDJSON files). The server's bearer token comes from the FHIR_TOKEN environment variable.
+ *
+ * JSON output is one document (the contract in README.md), written patient by patient. An input
+ * that cannot be read, is not JSON or is not a Bundle of one patient is reported on stderr (and as a
+ * row in csv/html/table); the others are still evaluated and the exit code is 2. Usage errors exit 2
+ * too; 0 means every patient was screened; 130 means interrupted (SIGINT): the output written so
+ * far is kept and closed.
  */
-import { readFile } from 'node:fs/promises';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { EligibilityEngine } from '../engine/eligibility-engine.js';
+import { createEnginePool } from '../engine/engine-pool.js';
 import { loadEligibilityEngine } from '../engine/load-engine.js';
-import type { PatientScreening } from '../engine/screening.js';
-import { toPatientBundle } from '../fhir/patient-bundle.js';
-import { AppError } from '../shared/errors.js';
-import { formatScreeningTable } from './format-table.js';
+import { fhirServerItems } from '../population/fhir-server-input.js';
+import { fileItems } from '../population/file-inputs.js';
+import type { PopulationItem } from '../population/population-item.js';
+import { createProgress, type Progress } from '../population/progress.js';
+import { createReportWriter, type OutputFormat } from '../population/report-writers.js';
+import { screenPopulation } from '../population/screen-population.js';
 
-const USAGE = 'usage: screen [--as-of YYYY-MM-DD] [--format json|table] FILE...';
+export type { ScreenReport, ScreenedPatient } from './screen-report.js';
 
-export interface ScreenedPatient extends Omit<PatientScreening, 'asOf'> {
-  readonly source: string;
+const USAGE = [
+  'usage: screen [--as-of YYYY-MM-DD] [--format json|table|csv|html] [--out PATH] FILE...',
+  '       screen [--as-of YYYY-MM-DD] [--format ...] [--out PATH] --fhir-server URL [--group ID | --patients QUERY]',
+  '  FILE: a Bundle file, a directory of Bundle files, or a Bulk Data export (directory of .ndjson)',
+  '  the FHIR server bearer token is read from the FHIR_TOKEN environment variable',
+].join('\n');
+
+const FORMATS: readonly OutputFormat[] = ['json', 'table', 'csv', 'html'];
+
+/** The engine the run uses, and how to release it. */
+export interface EngineHandle {
+  readonly engine: EligibilityEngine;
+  /** For the benchmark's report: which engine, how many threads. */
+  readonly description: string;
+  /** Patients loaded or evaluated at once. */
+  readonly concurrency: number;
+  close(): Promise<void>;
 }
 
-export interface ScreenReport {
-  readonly asOf: string;
-  readonly patients: readonly ScreenedPatient[];
+export interface ScreenDeps {
+  /** Where FHIR_TOKEN is read (default: process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Interrupts the run: no new patients are started, the output is closed. */
+  readonly signal?: AbortSignal;
+  /** A progress bar on the error stream, when it is a terminal: its width. */
+  readonly terminalColumns?: () => number;
+  /** Builds the engine (default: createScreenEngine, the worker pool). */
+  readonly createEngine?: () => Promise<EngineHandle>;
+}
+
+interface Options {
+  asOf: string;
+  format: OutputFormat;
+  out: string | undefined;
+  files: string[];
+  server: { baseUrl: string; groupId?: string; patientQuery?: string } | undefined;
 }
 
 class UsageError extends Error {}
@@ -34,11 +76,7 @@ function isValidDate(text: string): boolean {
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
 }
 
-function parseCommandLine(argv: readonly string[]): {
-  asOf: string;
-  format: 'json' | 'table';
-  files: string[];
-} {
+function parseCommandLine(argv: readonly string[]): Options {
   let parsed;
   try {
     parsed = parseArgs({
@@ -46,6 +84,10 @@ function parseCommandLine(argv: readonly string[]): {
       options: {
         'as-of': { type: 'string' },
         format: { type: 'string', default: 'json' },
+        out: { type: 'string' },
+        'fhir-server': { type: 'string' },
+        group: { type: 'string' },
+        patients: { type: 'string' },
         help: { type: 'boolean' },
       },
       allowPositionals: true,
@@ -58,47 +100,90 @@ function parseCommandLine(argv: readonly string[]): {
   const asOf = values['as-of'] ?? new Date().toISOString().slice(0, 10);
   if (!isValidDate(asOf))
     throw new UsageError(`--as-of must be a calendar date YYYY-MM-DD, not '${asOf}'`);
-  const format = values.format;
-  if (format !== 'json' && format !== 'table')
-    throw new UsageError(`--format must be json or table, not '${format}'`);
-  if (positionals.length === 0) throw new UsageError('no FILE given');
-  return { asOf, format, files: positionals };
+  const format = values.format as OutputFormat;
+  if (!FORMATS.includes(format))
+    throw new UsageError(`--format must be json or table or csv or html, not '${values.format}'`);
+  if (values.out === '') throw new UsageError('--out needs a path');
+  const baseUrl = values['fhir-server'];
+  let server: Options['server'];
+  if (baseUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+    } catch {
+      throw new UsageError('--fhir-server must be an http(s) URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UsageError('--fhir-server must be an http(s) URL');
+    if (values.group !== undefined && values.patients !== undefined)
+      throw new UsageError('give --group or --patients, not both');
+    server = {
+      baseUrl,
+      ...(values.group !== undefined ? { groupId: values.group } : {}),
+      ...(values.patients !== undefined ? { patientQuery: values.patients } : {}),
+    };
+  } else if (values.group !== undefined || values.patients !== undefined) {
+    throw new UsageError('--group and --patients need --fhir-server');
+  }
+  if (positionals.length === 0 && server === undefined) throw new UsageError('no FILE given');
+  return { asOf, format, out: values.out, files: positionals, server };
 }
 
-async function readBundle(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    throw new Error(
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'is a directory'
-          : `cannot read (${code ?? 'error'})`,
-      { cause },
-    );
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new Error('not JSON', { cause });
-  }
+async function* allItems(
+  options: Options,
+  token: string | undefined,
+): AsyncGenerator<PopulationItem> {
+  for (const file of options.files) yield* fileItems(file);
+  if (options.server !== undefined)
+    yield* fhirServerItems({ ...options.server, ...(token !== undefined ? { token } : {}) });
 }
 
 /**
- * Runs the CLI and returns its exit code; output goes to the given streams.
+ * The engine the CLI uses by default: a pool of worker threads, one per core (SCREEN_WORKERS
+ * overrides; 0 evaluates in-process, one patient at a time).
+ * @param env - where SCREEN_WORKERS is read.
+ */
+export async function createScreenEngine(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<EngineHandle> {
+  const configured = env.SCREEN_WORKERS;
+  const workers =
+    configured !== undefined && /^\d+$/.test(configured)
+      ? Number(configured)
+      : availableParallelism();
+  if (workers === 0) {
+    return {
+      engine: loadEligibilityEngine(),
+      description: 'in-process (1 thread)',
+      // Loading overlaps with evaluation; the in-process engine evaluates one patient at a time.
+      concurrency: 4,
+      close: () => Promise.resolve(),
+    };
+  }
+  const pool = await createEnginePool({ size: workers });
+  return {
+    engine: pool,
+    description: `worker pool (${pool.size} threads)`,
+    // Enough in flight to keep every worker busy while the next records are read and normalised.
+    concurrency: pool.size * 4,
+    close: () => pool.close(),
+  };
+}
+
+/**
+ * Runs the CLI and returns its exit code; output goes to the given streams (or --out).
  * @param argv - the arguments after the command name.
- * @param out - where the report goes.
- * @param err - where problems go.
+ * @param out - where the report goes unless --out names a file.
+ * @param err - where problems (and the progress bar) go.
+ * @param deps - environment, interruption, terminal and engine.
  */
 export async function runScreen(
   argv: readonly string[],
   out: (text: string) => void,
   err: (text: string) => void,
+  deps: ScreenDeps = {},
 ): Promise<number> {
-  let options;
+  let options: Options;
   try {
     options = parseCommandLine(argv);
   } catch (error) {
@@ -107,38 +192,83 @@ export async function runScreen(
     err(`${USAGE}\n`);
     return 2;
   }
-  const engine = loadEligibilityEngine();
-  const patients: ScreenedPatient[] = [];
-  let failed = 0;
-  for (const file of options.files) {
+  let sink = out;
+  let fd: number | undefined;
+  if (options.out !== undefined) {
     try {
-      const patient = toPatientBundle(await readBundle(file));
-      const screening = await engine.screen(patient, options.asOf);
-      patients.push({ source: file, patientId: screening.patientId, trials: screening.trials });
+      fd = openSync(options.out, 'w');
     } catch (error) {
-      failed++;
-      const reason = error instanceof AppError || error instanceof Error ? error.message : 'failed';
       err(
-        `screen: ${file}: ${error instanceof AppError && error.status >= 500 ? 'evaluation failed' : reason}\n`,
+        `screen: cannot write ${options.out} (${(error as NodeJS.ErrnoException).code ?? 'error'})\n`,
       );
+      return 2;
     }
+    const file = fd;
+    // Synchronous writes: every result is in the file (the OS's cache) when it is reported.
+    sink = (text) => {
+      writeSync(file, text);
+    };
   }
-  const report: ScreenReport = { asOf: options.asOf, patients };
-  out(
-    options.format === 'json'
-      ? `${JSON.stringify(report, null, 2)}\n`
-      : formatScreeningTable(report),
-  );
-  return failed > 0 ? 2 : 0;
+  const handle = await (deps.createEngine ?? (() => createScreenEngine(deps.env)))();
+  const progress: Progress | undefined =
+    deps.terminalColumns === undefined ? undefined : createProgress(err, deps.terminalColumns);
+  const report = (text: string): void => {
+    if (progress === undefined) err(text);
+    else progress.note(text);
+  };
+  try {
+    const writer = createReportWriter(options.format, {
+      asOf: options.asOf,
+      trials: handle.engine.trials,
+      sink,
+    });
+    const env = deps.env ?? process.env;
+    const summary = await screenPopulation({
+      items: allItems(options, env.FHIR_TOKEN),
+      engine: handle.engine,
+      asOf: options.asOf,
+      concurrency: handle.concurrency,
+      ...(deps.signal !== undefined ? { signal: deps.signal } : {}),
+      onExpect: (count) => progress?.expect(count),
+      onResult: (result) => {
+        if (result.kind === 'failure') report(`screen: ${result.source}: ${result.message}\n`);
+        writer.write(result);
+        progress?.tick(result.kind === 'failure');
+      },
+    });
+    writer.finish(summary);
+    progress?.clear();
+    if (summary.interrupted) {
+      err(
+        `screen: interrupted: ${summary.screened} patients screened and ${summary.failed} failures written${options.out !== undefined ? ` to ${options.out}` : ''}; the output is complete up to there\n`,
+      );
+      return 130;
+    }
+    return summary.failed > 0 ? 2 : 0;
+  } finally {
+    progress?.clear();
+    if (fd !== undefined) closeSync(fd);
+    await handle.close();
+  }
 }
 
 const isMain =
   process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
+  const interrupt = new AbortController();
+  process.once('SIGINT', () => {
+    interrupt.abort();
+    // A second Ctrl-C stops at once: the output is then a prefix (see README, "Partial output").
+    process.once('SIGINT', () => process.exit(130));
+  });
   runScreen(
     process.argv.slice(2),
     (text) => process.stdout.write(text),
     (text) => process.stderr.write(text),
+    {
+      signal: interrupt.signal,
+      ...(process.stderr.isTTY ? { terminalColumns: () => process.stderr.columns } : {}),
+    },
   ).then(
     (code) => {
       process.exitCode = code;

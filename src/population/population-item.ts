@@ -1,0 +1,35 @@
+/**
+ * What a population input yields, one patient at a time: a record to load and screen, a failure
+ * that stands for one patient (or one unreadable input line), or a hint of how many to expect (for
+ * the progress bar). Records are loaded lazily so that reading overlaps with evaluation.
+ */
+import type { ScreenedPatient } from '../cli/screen-report.js';
+
+export interface PopulationRecord {
+  readonly kind: 'record';
+  /** Where the record comes from: a file path, `<dir>#Patient/<id>`, `<base>/Patient/<id>`. */
+  readonly source: string;
+  /** Reads the patient's record as FHIR Bundle JSON (not yet checked). */
+  load(signal: AbortSignal): Promise<unknown>;
+}
+
+export interface PopulationFailure {
+  readonly kind: 'failure';
+  readonly source: string;
+  /** The patient the failure belongs to, when it is known. */
+  readonly patientId?: string;
+  /** Without patient data: what went wrong. */
+  readonly message: string;
+}
+
+export interface PopulationExpect {
+  readonly kind: 'expect';
+  /** More patients announced (added to the expected total). */
+  readonly count: number;
+}
+
+export type PopulationItem = PopulationRecord | PopulationFailure | PopulationExpect;
+
+/** One outcome, in input order. */
+export type PopulationResult =
+  { readonly kind: 'screened'; readonly patient: ScreenedPatient } | PopulationFailure;
