@@ -2,6 +2,7 @@
    cql-exec-fhir's records are untyped objects: this adapter is one of the two places that touch them. */
 import type { Bundle } from 'fhir/r4.js';
 import { PatientSource } from 'cql-exec-fhir';
+import { DateTime } from 'cql-execution';
 
 interface CodeLike {
   readonly code?: string;
@@ -24,6 +25,32 @@ export const RESOURCE_IDENTITY = Symbol('cds-trial-matcher.resourceIdentity');
 const MEMO = Symbol('cds-trial-matcher.memo');
 const patchedPrototypes = new WeakSet<object>();
 const patchedModelInfos = new WeakSet<object>();
+
+/** CQL DateTimes parsed for the patient being evaluated, by FHIR string (cleared per patient). */
+const parsedDateTimes = new Map<string, DateTime | null>();
+let dateTimeParseCached = false;
+
+/**
+ * Parses each FHIR date string once per patient (process-wide patch of `DateTime.parse`, once).
+ * cql-exec-fhir turns every FHIR date it reads into a CQL DateTime with `DateTime.parse`, which
+ * checks the string's format with luxon (about 7 % of an evaluation); a record repeats the same
+ * dates (a panel of results shares its time). Each call still gets its own DateTime: a copy of the
+ * one parsed first (the same fields, offset included), so callers that change it change only theirs.
+ */
+function cacheDateTimeParsing(): void {
+  if (dateTimeParseCached) return;
+  dateTimeParseCached = true;
+  const parse = DateTime.parse.bind(DateTime) as (value: unknown) => DateTime | null;
+  (DateTime as any).parse = (value: unknown): DateTime | null => {
+    if (typeof value !== 'string') return parse(value);
+    let parsed = parsedDateTimes.get(value);
+    if (parsed === undefined) {
+      parsed = parse(value) ?? null;
+      parsedDateTimes.set(value, parsed);
+    }
+    return parsed === null ? null : parsed.copy();
+  };
+}
 
 /**
  * Makes cql-exec-fhir's wrappers remember what they compute (process-wide, once). Its `FHIRObject`
@@ -94,7 +121,11 @@ export class IndexedPatientSource {
   private readonly source = PatientSource.FHIRv401({ requireProfileTagging: false });
   private patient: any;
   private started = false;
-  private readonly byProfile = new Map<string, any[]>();
+  /** The loaded bundle's resources by type, in bundle order. */
+  private readonly byType = new Map<string, any[]>();
+  /** Per retrieved profile: its class and the wrappers made so far (aligned with byType). */
+  private readonly byProfile = new Map<string, { classInfo: any; wrapped: any[]; raw: any[] }>();
+  private wrapperClass: (new (json: any, classInfo: any, modelInfo: any) => any) | undefined;
   private readonly codeKeys = new WeakMap<object, ReadonlySet<string>>();
   /** `Type/id` of more than one entry of the loaded bundle. */
   private readonly sharedIdentities = new Set<string>();
@@ -102,18 +133,31 @@ export class IndexedPatientSource {
   /** Loads one patient's normalised bundle; every later evaluation reads this patient. */
   load(bundle: Bundle): void {
     this.byProfile.clear();
+    this.byType.clear();
+    cacheDateTimeParsing();
+    parsedDateTimes.clear();
     this.sharedIdentities.clear();
     const seen = new Set<string>();
     for (const entry of bundle.entry ?? []) {
-      const identity = `${entry.resource?.resourceType}/${entry.resource?.id}`;
+      const resource = entry.resource;
+      if (resource === undefined) continue;
+      const identity = `${resource.resourceType}/${resource.id}`;
       if (seen.has(identity)) this.sharedIdentities.add(identity);
       seen.add(identity);
+      let list = this.byType.get(resource.resourceType);
+      if (list === undefined) {
+        list = [];
+        this.byType.set(resource.resourceType, list);
+      }
+      list.push(resource);
     }
     this.source.reset();
     this.source.loadBundles([bundle]);
     const patient: any = this.source.currentPatient();
     if (patient === undefined) throw new Error('the bundle holds no Patient');
     memoizeFhirWrappers(patient);
+    // Patient extends cql-exec-fhir's FHIRObject, the class its findRecords wraps resources in.
+    this.wrapperClass ??= Object.getPrototypeOf(Object.getPrototypeOf(patient)).constructor;
     const findRecords: FindRecords = patient.findRecords.bind(patient);
     patient.findRecords = (profile: string, details?: RetrieveDetailsLike) =>
       this.find(findRecords, profile, details);
@@ -136,17 +180,39 @@ export class IndexedPatientSource {
     return undefined;
   }
 
+  /**
+   * cql-exec-fhir's findRecords (without profile tagging): the resources of the profile's type in
+   * bundle order, each wrapped as a FHIRObject of the profile's class. Here a resource is wrapped
+   * only when a retrieve may return it (its raw codes can match), and once per patient.
+   */
   private find(findRecords: FindRecords, profile: string, details?: RetrieveDetailsLike): any[] {
-    let records = this.byProfile.get(profile);
-    if (records === undefined) {
-      records = findRecords(profile);
-      for (const record of records) this.markIdentity(record);
-      this.byProfile.set(profile, records);
+    const Wrapper = this.wrapperClass;
+    if (Wrapper === undefined) return findRecords(profile);
+    let slot = this.byProfile.get(profile);
+    if (slot === undefined) {
+      const modelInfo = this.patient._modelInfo;
+      const classInfo = modelInfo.findClass(profile);
+      if (classInfo == null) return findRecords(profile);
+      const raw = this.byType.get(String(classInfo.name).replace(/^FHIR\./, '')) ?? [];
+      slot = { classInfo, raw, wrapped: new Array<any>(raw.length) };
+      this.byProfile.set(profile, slot);
     }
     const keys = this.keysOf(details?.codes);
     const property = details?.codeProperty;
-    if (keys === undefined || property === undefined) return records;
-    return records.filter((record) => mayMatch(record?._json?.[property], keys));
+    const filter = keys !== undefined && property !== undefined;
+    const records: any[] = [];
+    for (let i = 0; i < slot.raw.length; i++) {
+      const json = slot.raw[i];
+      if (filter && !mayMatch(json[property], keys)) continue;
+      let record = slot.wrapped[i];
+      if (record === undefined) {
+        record = new Wrapper(json, slot.classInfo, this.patient._modelInfo);
+        this.markIdentity(record);
+        slot.wrapped[i] = record;
+      }
+      records.push(record);
+    }
+    return records;
   }
 
   private markIdentity(record: any): void {
