@@ -9,6 +9,7 @@ import { IndexedPatientSource } from '../cql/indexed-patient-source.js';
 import { installNormalizedKeyCache } from './normalized-key-cache.js';
 import { installFunctionMemo } from './function-memo.js';
 import { CqlEvaluationError } from '../shared/errors.js';
+import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type {
   CriterionResult,
@@ -16,6 +17,20 @@ import type {
   PatientScreening,
   TrialResult,
 } from './screening.js';
+
+/** Per-call options of `EligibilityEngine.screen`. */
+export interface ScreenOptions {
+  /**
+   * Abandons the evaluation when aborted. The worker pool abandons a queued or running evaluation
+   * at once; the in-process engine checks between definitions only (an evaluation on the calling
+   * thread never yields to timers), so use the pool where a deadline must hold.
+   */
+  readonly signal?: AbortSignal;
+  /** Milliseconds from the call: past it the evaluation is abandoned. */
+  readonly timeoutMs?: number;
+  /** An absolute deadline (`Date.now()` clock); the earlier of this and `timeoutMs` wins. */
+  readonly deadline?: number;
+}
 
 export interface EligibilityEngine {
   /** The trials this engine evaluates, in order. */
@@ -25,11 +40,14 @@ export interface EligibilityEngine {
    * @param patient - the normalised record (see toPatientBundle).
    * @param asOf - the evaluation date, YYYY-MM-DD: the screening date the criteria count back from.
    * @param trialIds - only these trials (default: all), e.g. for a criterion test.
+   * @param options - a deadline or an abort signal: past it the promise rejects with
+   *   EngineDeadlineError (or EngineAbortedError), both 503 AppErrors (engine-errors.ts).
    */
   screen(
     patient: PatientBundle,
     asOf: string,
     trialIds?: readonly string[],
+    options?: ScreenOptions,
   ): Promise<PatientScreening>;
 }
 
@@ -167,8 +185,10 @@ export function createEligibilityEngine(
   async function evaluate(
     patient: PatientBundle,
     asOf: string,
-    trialIds?: readonly string[],
+    trialIds: readonly string[] | undefined,
+    checkpoint: () => void,
   ): Promise<TrialResult[]> {
+    checkpoint();
     // Noon UTC: the evaluation date is a calendar day, whatever the offset of the data.
     const executionDateTime = DateTime.parse(`${asOf}T12:00:00.000Z`);
     if (executionDateTime === null) throw new CqlEvaluationError(`invalid evaluation date ${asOf}`);
@@ -191,9 +211,12 @@ export function createEligibilityEngine(
           functionMemo,
         );
         for (const name of defines) {
+          checkpoint();
           values[name] = await library.expressions[name].execute(context);
         }
       } catch (cause) {
+        if (cause instanceof EngineDeadlineError || cause instanceof EngineAbortedError)
+          throw cause;
         throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
       }
       const criteria: CriterionResult[] = trial.criteria.map((criterion) => {
@@ -233,11 +256,23 @@ export function createEligibilityEngine(
 
   return {
     trials,
-    screen: (patient, asOf, trialIds) =>
-      queue.run(async () => ({
+    screen: (patient, asOf, trialIds, options = {}) => {
+      const deadlines = [
+        ...(options.timeoutMs !== undefined ? [Date.now() + options.timeoutMs] : []),
+        ...(options.deadline !== undefined ? [options.deadline] : []),
+      ];
+      const deadline = deadlines.length > 0 ? Math.min(...deadlines) : undefined;
+      const checkpoint = (): void => {
+        if (options.signal?.aborted === true)
+          throw new EngineAbortedError('the evaluation was cancelled');
+        if (deadline !== undefined && Date.now() > deadline)
+          throw new EngineDeadlineError('the evaluation passed its deadline');
+      };
+      return queue.run(async () => ({
         patientId: patient.patientId,
         asOf,
-        trials: await evaluate(patient, asOf, trialIds),
-      })),
+        trials: await evaluate(patient, asOf, trialIds, checkpoint),
+      }));
+    },
   };
 }

@@ -31,8 +31,9 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Trial } from '../trials/trial.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
-import { AppError, ConfigurationError, CqlEvaluationError } from '../shared/errors.js';
-import type { EligibilityEngine } from './eligibility-engine.js';
+import { ConfigurationError, CqlEvaluationError } from '../shared/errors.js';
+import type { EligibilityEngine, ScreenOptions } from './eligibility-engine.js';
+import { EngineAbortedError, EngineDeadlineError, EngineOverloadedError } from './engine-errors.js';
 import type { EngineOptions } from './load-engine.js';
 import type { PatientScreening } from './screening.js';
 import type { ScreenRequestMessage, SerializedError, WorkerMessage } from './engine-worker.js';
@@ -44,16 +45,6 @@ export interface EnginePoolOptions extends EngineOptions {
   readonly maxQueue?: number;
   /** A deadline applied when `screen` is given none (default: none). */
   readonly defaultTimeoutMs?: number;
-}
-
-/** Per-call options of `EnginePool.screen`. */
-export interface ScreenOptions {
-  /** Abandons the evaluation when aborted (queued or running). */
-  readonly signal?: AbortSignal;
-  /** Milliseconds from the call: past it the evaluation is abandoned. */
-  readonly timeoutMs?: number;
-  /** An absolute deadline (`Date.now()` clock); the earlier of this and `timeoutMs` wins. */
-  readonly deadline?: number;
 }
 
 export interface EnginePoolStats {
@@ -80,23 +71,8 @@ export interface EnginePool extends EligibilityEngine {
   close(): Promise<void>;
 }
 
-/** The evaluation passed its deadline and was abandoned. */
-export class EngineDeadlineError extends AppError {
-  readonly status = 503;
-  readonly issueCode = 'timeout' as const;
-}
-
-/** The caller aborted the evaluation. */
-export class EngineAbortedError extends AppError {
-  readonly status = 503;
-  readonly issueCode = 'timeout' as const;
-}
-
-/** Too many evaluations are waiting (or the pool is closed). */
-export class EngineOverloadedError extends AppError {
-  readonly status = 503;
-  readonly issueCode = 'processing' as const;
-}
+export { EngineAbortedError, EngineDeadlineError, EngineOverloadedError };
+export type { ScreenOptions };
 
 interface Task {
   readonly id: number;

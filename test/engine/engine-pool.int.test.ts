@@ -88,3 +88,16 @@ test('a pool that cannot build its engine fails at start-up, and a closed pool r
   await other.close();
   await expect(other.screen(SLE, AS_OF)).rejects.toBeInstanceOf(EngineOverloadedError);
 }, 60_000);
+
+test('the in-process engine honours a deadline between definitions', async () => {
+  const local = loadEligibilityEngine();
+  await expect(
+    local.screen(SLE, AS_OF, undefined, { deadline: Date.now() - 1 }),
+  ).rejects.toBeInstanceOf(EngineDeadlineError);
+  await expect(
+    local.screen(SLE, AS_OF, undefined, { signal: AbortSignal.abort() }),
+  ).rejects.toBeInstanceOf(EngineAbortedError);
+  expect((await local.screen(SLE, AS_OF, undefined, { timeoutMs: 60_000 })).patientId).toBe(
+    SLE.patientId,
+  );
+});
