@@ -37,7 +37,7 @@ th{background:#f6f8fa}td.num,th.num{text-align:right}
 .eligible{background:#dcfce7}.needs-review{background:#fef9c3}.ineligible{background:#fee2e2}.error{background:#fde68a}
 .pass{color:#166534}.fail{color:#b91c1c;font-weight:600}.unknown{color:#92400e}.manual{color:#555}
 .funnel td.bar{width:260px}.funnel .fill{background:#60a5fa;height:10px}
-button.toggle{font:inherit;border:1px solid #aaa;background:#fff;border-radius:3px;padding:0 6px;margin-right:6px;cursor:pointer}
+button.more{margin:8px 0;font:inherit}button.toggle{font:inherit;border:1px solid #aaa;background:#fff;border-radius:3px;padding:0 6px;margin-right:6px;cursor:pointer}
 tr.detail>td{background:#fafafa}.evidence{color:#555;font-size:12px}
 `;
 
@@ -175,36 +175,51 @@ const SCRIPT = String.raw`
       });
       return el('tr', { className: 'detail' }, [cell]);
     }
+    // Rows are built once; sorting moves them (with an open drill-down under its row).
+    var built = rows.map(function (r) {
+      var toggle = el('button', { className: 'toggle', 'aria-expanded': 'false', text: '+', title: 'Show criteria' });
+      var tr = el('tr', { className: 'patient', 'data-source': r.s }, [
+        el('td', {}, [r.err ? null : toggle, document.createTextNode(r.s)]),
+        el('td', { text: r.p || '' }),
+      ]);
+      var entry = { tr: tr, open: null };
+      if (r.err) {
+        tr.appendChild(el('td', { className: 'error', colspan: String(meta.trials.length), text: 'Input failed: ' + r.err }));
+      } else {
+        meta.trials.forEach(function (_, t) {
+          tr.appendChild(el('td', { className: 'status ' + r.t[t].st, text: r.t[t].st }));
+        });
+        toggle.addEventListener('click', function () {
+          if (entry.open) { entry.open.remove(); entry.open = null; toggle.setAttribute('aria-expanded', 'false'); toggle.textContent = '+'; return; }
+          entry.open = detail(r);
+          tr.after(entry.open);
+          toggle.setAttribute('aria-expanded', 'true');
+          toggle.textContent = '\u2212';
+        });
+      }
+      return entry;
+    });
+    // Large populations: the first rows in the current order, more on request (layout of a table
+    // of thousands of rows takes seconds).
+    var PAGE = 500;
+    var shown = PAGE;
+    var more = el('button', { className: 'more' });
+    more.addEventListener('click', function () { shown += PAGE; fill(); });
     function fill() {
-      tbody.textContent = '';
-      order.forEach(function (i) {
-        var r = rows[i];
-        var toggle = el('button', { className: 'toggle', 'aria-expanded': 'false', text: '+', title: 'Show criteria' });
-        var tr = el('tr', { className: 'patient', 'data-source': r.s }, [
-          el('td', {}, [r.err ? null : toggle, document.createTextNode(r.s)]),
-          el('td', { text: r.p || '' }),
-        ]);
-        if (r.err) {
-          tr.appendChild(el('td', { className: 'error', colspan: String(meta.trials.length), text: 'Input failed: ' + r.err }));
-        } else {
-          meta.trials.forEach(function (_, t) {
-            tr.appendChild(el('td', { className: 'status ' + r.t[t].st, text: r.t[t].st }));
-          });
-          var open = null;
-          toggle.addEventListener('click', function () {
-            if (open) { open.remove(); open = null; toggle.setAttribute('aria-expanded', 'false'); toggle.textContent = '+'; return; }
-            open = detail(r);
-            tr.after(open);
-            toggle.setAttribute('aria-expanded', 'true');
-            toggle.textContent = '\u2212';
-          });
-        }
-        tbody.appendChild(tr);
+      var fragment = document.createDocumentFragment();
+      order.slice(0, shown).forEach(function (i) {
+        fragment.appendChild(built[i].tr);
+        if (built[i].open) fragment.appendChild(built[i].open);
       });
+      tbody.textContent = '';
+      tbody.appendChild(fragment);
+      more.textContent = 'Show ' + Math.min(PAGE, rows.length - shown) + ' more of ' + rows.length + ' patients';
+      more.hidden = shown >= rows.length;
     }
     fill();
     document.getElementById('patients-section').appendChild(
       el('table', { id: 'patients' }, [el('thead', {}, [headRow]), tbody]));
+    document.getElementById('patients-section').appendChild(more);
   }
   document.addEventListener('DOMContentLoaded', render);
 })();
@@ -242,7 +257,7 @@ export function createHtmlReportWriter({ asOf, trials, sink }: ReportContext): R
       `<h2>Funnel: patients each criterion removes</h2>\n` +
       `<p class="summary">Criteria in the trial's order; each row counts the patients it fails among those no earlier criterion removed. Unknown results do not remove anyone.</p>\n` +
       `<div id="funnel-section"></div>\n` +
-      `<h2>Patients</h2>\n<p class="summary">Click a column header to sort; + shows every criterion.</p>\n` +
+      `<h2>Patients</h2>\n<p class="summary">Click a column header to sort (all patients are sorted; the first 500 are shown, more on request); + shows every criterion.</p>\n` +
       `<div id="patients-section"></div>\n`,
   );
   return {

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { runScreen, type ScreenDeps, type ScreenReport } from '../../src/cli/screen.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import { createReportWriter } from '../../src/population/report-writers.js';
 import { AS_OF, bundle, observation, patient, sle } from '../support/fhir-builders.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -171,5 +172,38 @@ describeInBrowser('HTML report in Chromium', () => {
 
   it('loads nothing but the file itself', () => {
     expect(requests).toEqual([pathToFileURL(html).href]);
+  });
+
+  it('shows a large population 500 rows at a time, sorting all of them', async () => {
+    const [sample] = report.patients;
+    const big = join(dir, 'big.html');
+    let text = '';
+    const writer = createReportWriter('html', {
+      asOf: AS_OF,
+      trials: engine.trials,
+      sink: (t) => (text += t),
+    });
+    for (let i = 0; i < 700; i++) {
+      const id = `p${String(i).padStart(4, '0')}`;
+      writer.write({
+        kind: 'screened',
+        patient: { ...sample!, source: `big#Patient/${id}`, patientId: id },
+      });
+    }
+    writer.finish({ screened: 700, failed: 0, interrupted: false });
+    writeFileSync(big, text);
+    const bigPage = await browser.newPage();
+    await bigPage.goto(pathToFileURL(big).href);
+    const rows = bigPage.locator('#patients tbody tr.patient');
+    const more = bigPage.getByRole('button', { name: /more of 700 patients/ });
+    await expect(rows.count()).resolves.toBe(500);
+    await expect(more.innerText()).resolves.toBe('Show 200 more of 700 patients');
+    await bigPage.locator('#patients th', { hasText: /^Patient$/ }).click();
+    await bigPage.locator('#patients th', { hasText: /^Patient$/ }).click();
+    await expect(rows.first().locator('td:nth-child(2)').innerText()).resolves.toBe('p0699');
+    await more.click();
+    await expect(rows.count()).resolves.toBe(700);
+    await expect(more.isHidden()).resolves.toBe(true);
+    await bigPage.close();
   });
 });
