@@ -3,6 +3,7 @@
 import type { Bundle } from 'fhir/r4.js';
 import { PatientSource } from 'cql-exec-fhir';
 import { DateTime } from 'cql-execution';
+import { createFastWrappers, type FastWrappers } from './fast-fhir-wrappers.js';
 
 interface CodeLike {
   readonly code?: string;
@@ -23,6 +24,8 @@ type FindRecords = (profile: string, details?: RetrieveDetailsLike) => any[];
 export const RESOURCE_IDENTITY = Symbol('cds-trial-matcher.resourceIdentity');
 
 const MEMO = Symbol('cds-trial-matcher.memo');
+/** Cheaper construction of cql-exec-fhir's wrappers (fast-fhir-wrappers.ts), set on first load. */
+let fastWrappers: FastWrappers | undefined;
 const patchedPrototypes = new WeakSet<object>();
 const patchedModelInfos = new WeakSet<object>();
 
@@ -37,6 +40,63 @@ let dateTimeParseCached = false;
  * dates (a panel of results shares its time). Each call still gets its own DateTime: a copy of the
  * one parsed first (the same fields, offset included), so callers that change it change only theirs.
  */
+const FHIR_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const FHIR_DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?(?:(Z)|([+-])(\d{2}):(\d{2}))?$/;
+
+function daysIn(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * `DateTime.parse` for the two shapes records are made of (`2024-03-05`,
+ * `2024-03-05T10:20:30[.123](Z|+01:00)`) when every field is in range: such a string is one that
+ * cql-execution's own check (luxon against the format of that length) accepts, and the DateTime
+ * is built from the same fields as cql-execution builds it. Anything else (other precisions, odd
+ * offsets, out-of-range fields) returns undefined and goes to cql-execution's parser.
+ */
+function parseCommonFhirDateTime(value: string): DateTime | undefined {
+  const date = FHIR_DATE.exec(value);
+  if (date !== null) {
+    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month))
+      return undefined;
+    return new (DateTime as any)(year, month, day, undefined, undefined, undefined, undefined);
+  }
+  const m = FHIR_DATE_TIME.exec(value);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
+  if (
+    year === undefined ||
+    month === undefined ||
+    day === undefined ||
+    hour === undefined ||
+    minute === undefined ||
+    second === undefined ||
+    year < 1 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > daysIn(year, month) ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  )
+    return undefined;
+  const millisecond = m[7] !== undefined ? parseInt(m[7], 10) : undefined;
+  const args: (number | undefined)[] = [year, month, day, hour, minute, second, millisecond];
+  if (m[8] === 'Z') {
+    args.push(0);
+  } else if (m[9] !== undefined) {
+    const offsetHours = Number(m[10]);
+    const offsetMinutes = Number(m[11]);
+    if (offsetHours > 14 || ![0, 30, 45].includes(offsetMinutes)) return undefined;
+    const offset = offsetHours + offsetMinutes / 60;
+    args.push(m[9] === '+' ? offset : offset * -1);
+  }
+  return new (DateTime as any)(...args);
+}
+
 function cacheDateTimeParsing(): void {
   if (dateTimeParseCached) return;
   dateTimeParseCached = true;
@@ -45,7 +105,7 @@ function cacheDateTimeParsing(): void {
     if (typeof value !== 'string') return parse(value);
     let parsed = parsedDateTimes.get(value);
     if (parsed === undefined) {
-      parsed = parse(value) ?? null;
+      parsed = parseCommonFhirDateTime(value) ?? parse(value) ?? null;
       parsedDateTimes.set(value, parsed);
     }
     return parsed === null ? null : parsed.copy();
@@ -68,7 +128,8 @@ function memoizeFhirWrappers(record: any): void {
     proto = Object.getPrototypeOf(proto);
   if (proto !== null && !patchedPrototypes.has(proto)) {
     patchedPrototypes.add(proto);
-    const get = proto.get as (this: any, field: string) => any;
+    fastWrappers = createFastWrappers(proto);
+    const get = fastWrappers.get;
     proto.get = function memoizedGet(this: any, field: string): any {
       let memo: Map<string, any> | undefined = this[MEMO];
       if (memo === undefined) {
@@ -125,7 +186,6 @@ export class IndexedPatientSource {
   private readonly byType = new Map<string, any[]>();
   /** Per retrieved profile: its class and the wrappers made so far (aligned with byType). */
   private readonly byProfile = new Map<string, { classInfo: any; wrapped: any[]; raw: any[] }>();
-  private wrapperClass: (new (json: any, classInfo: any, modelInfo: any) => any) | undefined;
   private readonly codeKeys = new WeakMap<object, ReadonlySet<string>>();
   /** `Type/id` of more than one entry of the loaded bundle. */
   private readonly sharedIdentities = new Set<string>();
@@ -156,8 +216,6 @@ export class IndexedPatientSource {
     const patient: any = this.source.currentPatient();
     if (patient === undefined) throw new Error('the bundle holds no Patient');
     memoizeFhirWrappers(patient);
-    // Patient extends cql-exec-fhir's FHIRObject, the class its findRecords wraps resources in.
-    this.wrapperClass ??= Object.getPrototypeOf(Object.getPrototypeOf(patient)).constructor;
     const findRecords: FindRecords = patient.findRecords.bind(patient);
     patient.findRecords = (profile: string, details?: RetrieveDetailsLike) =>
       this.find(findRecords, profile, details);
@@ -186,8 +244,8 @@ export class IndexedPatientSource {
    * only when a retrieve may return it (its raw codes can match), and once per patient.
    */
   private find(findRecords: FindRecords, profile: string, details?: RetrieveDetailsLike): any[] {
-    const Wrapper = this.wrapperClass;
-    if (Wrapper === undefined) return findRecords(profile);
+    const wrap = fastWrappers?.wrap;
+    if (wrap === undefined) return findRecords(profile);
     let slot = this.byProfile.get(profile);
     if (slot === undefined) {
       const modelInfo = this.patient._modelInfo;
@@ -206,7 +264,7 @@ export class IndexedPatientSource {
       if (filter && !mayMatch(json[property], keys)) continue;
       let record = slot.wrapped[i];
       if (record === undefined) {
-        record = new Wrapper(json, slot.classInfo, this.patient._modelInfo);
+        record = wrap(json, slot.classInfo, this.patient._modelInfo);
         this.markIdentity(record);
         slot.wrapped[i] = record;
       }

@@ -1,0 +1,244 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+   cql-exec-fhir's wrappers and model info are untyped. */
+import { DateTime, Interval } from 'cql-execution';
+
+/**
+ * cql-exec-fhir 2.2.0's `FHIRObject.prototype.get` with a cheaper way to build the wrappers it
+ * returns; used by indexed-patient-source.ts (which also remembers each value per wrapper).
+ *
+ * The library builds every wrapper with its constructor, which walks the type and its base types
+ * to collect element names, then defines one accessor per element with a new closure each: that
+ * was about a sixth of an evaluation, with the garbage it leaves. Here the element names and the
+ * accessor descriptors are computed once per type (the getters are shared, `this.get(name)` as in
+ * the library), and a wrapper is `Object.create(FHIRObject.prototype, descriptors)` plus the same
+ * three non-enumerable fields. Same prototype, same own properties in the same order, same
+ * values: cql-execution sees no difference (value keys read the enumerable accessors).
+ *
+ * The property logic (choices, FHIR primitives with `_property` extensions, System types) is the
+ * library's, line for line. Pinned to cql-exec-fhir 2.2.0 (package.json); the criterion tests and
+ * the demo/Synthea comparison guard it.
+ */
+export interface FastWrappers {
+  /** Replaces `FHIRObject.prototype.get`. */
+  readonly get: (this: any, field: string) => any;
+  /** `new FHIRObject(json, typeInfo, modelInfo)`. */
+  readonly wrap: (json: any, typeInfo: any, modelInfo: any) => any;
+}
+
+export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
+  const descriptorsByType = new WeakMap<object, PropertyDescriptorMap>();
+  const getters = new Map<string, () => unknown>();
+
+  function descriptorsOf(typeInfo: any, modelInfo: any): PropertyDescriptorMap {
+    let descriptors = descriptorsByType.get(typeInfo);
+    if (descriptors === undefined) {
+      const elementNames = new Set<string>();
+      for (let current = typeInfo; current != null;) {
+        for (const e of current.elements) elementNames.add(e.name);
+        current =
+          current.baseTypeSpecifier != null
+            ? modelInfo.findClass(current.baseTypeSpecifier.fqn)
+            : null;
+      }
+      descriptors = {
+        _typeInfo: { value: typeInfo, enumerable: false },
+        _modelInfo: { value: modelInfo, enumerable: false },
+      };
+      for (const name of elementNames) {
+        let get = getters.get(name);
+        if (get === undefined) {
+          get = function (this: any): unknown {
+            return this.get(name);
+          };
+          getters.set(name, get);
+        }
+        descriptors[name] = { get, enumerable: true };
+      }
+      descriptorsByType.set(typeInfo, descriptors);
+    }
+    return descriptors;
+  }
+
+  /** `new FHIRObject(json, typeInfo, modelInfo)`, cheaper. */
+  function newFhirObject(json: any, typeInfo: any, modelInfo: any): any {
+    if (typeInfo == null) {
+      // The library logs and returns a wrapper without elements: keep its behaviour.
+      const wrapper = Object.create(fhirObjectPrototype);
+      Object.defineProperties(wrapper, {
+        _json: { value: json, enumerable: false },
+        _typeInfo: { value: typeInfo, enumerable: false },
+        _modelInfo: { value: modelInfo, enumerable: false },
+      });
+      console.error(`Failed to locate typeInfo for ${String(json)}`);
+      return wrapper;
+    }
+    const wrapper = Object.create(fhirObjectPrototype);
+    Object.defineProperty(wrapper, '_json', { value: json, enumerable: false });
+    return Object.defineProperties(wrapper, descriptorsOf(typeInfo, modelInfo));
+  }
+
+  function normalizeChoiceName(choiceName: string): string {
+    return choiceName === 'SimpleQuantity' ? 'Quantity' : choiceName;
+  }
+
+  function isFHIRPrimitiveOrListOfFHIRPrimitives(typeSpecifier: any, modelInfo: any): boolean {
+    if (typeSpecifier.isNamed) {
+      if (
+        typeSpecifier.namespace === 'FHIR' &&
+        typeSpecifier.name[0].toLowerCase() === typeSpecifier.name[0]
+      ) {
+        return true;
+      }
+      const typeInfo = modelInfo.findClass(typeSpecifier.fqn);
+      if (
+        typeInfo &&
+        typeInfo.baseTypeSpecifier &&
+        typeInfo.baseTypeSpecifier.fqn === 'FHIR.Element' &&
+        typeInfo.elements.length === 1
+      ) {
+        const property = typeInfo.findElement('value');
+        return property && property.typeSpecifier.fqn === 'System.String';
+      }
+      return false;
+    } else if (typeSpecifier.isList) {
+      return isFHIRPrimitiveOrListOfFHIRPrimitives(typeSpecifier.elementType, modelInfo);
+    }
+    return false;
+  }
+
+  function getPropertyFromJSON(
+    json: any,
+    property: string,
+    typeSpecifier: any,
+    modelInfo: any,
+  ): any {
+    const value = json[property];
+    const extra = json[`_${property}`];
+    if (value == null && extra == null) {
+      return json[property];
+    }
+    if (isFHIRPrimitiveOrListOfFHIRPrimitives(typeSpecifier, modelInfo)) {
+      const valueArr = typeSpecifier.isList && Array.isArray(value) ? [...value] : [value];
+      const extraArr = typeSpecifier.isList && Array.isArray(extra) ? [...extra] : [extra];
+      while (valueArr.length > extraArr.length) extraArr.push(undefined);
+      while (extraArr.length > valueArr.length) valueArr.push(undefined);
+      const data: any[] = [];
+      for (let i = 0; i < valueArr.length; i++) {
+        let item: any = {};
+        if (typeof valueArr[i] !== 'undefined') item.value = valueArr[i];
+        if (extraArr[i] != null) Object.assign(item, extraArr[i]);
+        if (valueArr[i] == null && extraArr[i] == null) item = valueArr[i];
+        data.push(item);
+      }
+      return typeSpecifier.isList ? data : data[0];
+    }
+    return json[property];
+  }
+
+  function toSystemObject(data: any, name: string): any {
+    if (data == null) return data;
+    switch (name) {
+      case 'Boolean':
+      case 'Integer':
+      case 'String':
+        return data;
+      case 'Decimal':
+        // cql-execution 3 has no Decimal class: the library falls back to the plain number.
+        return data;
+      case 'Code':
+      case 'Concept':
+      case 'Quantity':
+        return undefined;
+      case 'DateTime':
+        return DateTime.parse(data.replace('Z', '+00:00'));
+      case 'Date':
+        return DateTime.parse(data) != null
+          ? (DateTime.parse(data) as DateTime).getDate()
+          : undefined;
+      case 'Time': {
+        const time: any = DateTime.parse(`0000-01-01T${data.replace('Z', '+00:00')}`);
+        time.timezoneOffset = null;
+        return time;
+      }
+    }
+    return undefined;
+  }
+
+  function toFHIRObject(data: any, typeSpecifier: any, modelInfo: any, suffix?: string): any {
+    if (data == null) return data;
+    if (typeSpecifier.isNamed) {
+      const rootClassInfo = modelInfo.findClass(typeSpecifier.fqn);
+      const rootObject = newFhirObject(data, rootClassInfo, modelInfo);
+      if (suffix != null) return rootObject.get(suffix);
+      return rootObject;
+    } else if (typeSpecifier.isList) {
+      if (suffix != null) {
+        console.error('List type found in the middle of a path.');
+        return undefined;
+      }
+      return data.map((item: any) => toFHIRObject(item, typeSpecifier.elementType, modelInfo));
+    } else if (typeSpecifier.isInterval) {
+      return new Interval(
+        toFHIRObject(data.low, typeSpecifier.pointType, modelInfo),
+        toFHIRObject(data.high, typeSpecifier.pointType, modelInfo),
+        data.lowClosed,
+        data.highClosed,
+      );
+    }
+    return undefined;
+  }
+
+  function choicePropertyName(element: any, choice: any): string {
+    const choiceName = normalizeChoiceName(choice.name);
+    return `${element.name}${choiceName.charAt(0).toUpperCase()}${choiceName.slice(1)}`;
+  }
+
+  function get(this: any, field: string): any {
+    if (this._json == null) return this._json;
+    const parts = field.split('.');
+    const root = parts[0] as string;
+    const suffix = parts.length > 1 ? parts.splice(1).join('.') : undefined;
+    const element = this._typeInfo.findElement(root, true);
+    if (typeof element === 'undefined') {
+      console.error(`Failed to locate element for ${this._typeInfo.name}.${root}`);
+      return undefined;
+    }
+    let property: string;
+    let typeSpecifier: any;
+    if (root !== element.name && element.typeSpecifier.isChoice) {
+      property = root;
+      typeSpecifier = element.typeSpecifier.choices.find(
+        (c: any) => property === choicePropertyName(element, c),
+      );
+    } else {
+      property = element.name;
+      typeSpecifier = element.typeSpecifier;
+      if (typeSpecifier.isChoice) {
+        for (const choice of typeSpecifier.choices) {
+          if (choice.isNamed) {
+            const choiceProperty = choicePropertyName(element, choice);
+            if (this._json[choiceProperty] != null || this._json[`_${choiceProperty}`] != null) {
+              property = choiceProperty;
+              typeSpecifier = choice;
+              break;
+            }
+          }
+        }
+      }
+    }
+    if (typeSpecifier.namespace === 'System') {
+      if (suffix != null) {
+        console.error(
+          `Traversing into CQL system types isn't supported: ${this._typeInfo.name}.${root}.${suffix}.`,
+        );
+        return undefined;
+      }
+      return toSystemObject(this._json[property], typeSpecifier.name);
+    }
+    const data = getPropertyFromJSON(this._json, property, typeSpecifier, this._modelInfo);
+    if (data == null) return data;
+    return toFHIRObject(data, typeSpecifier, this._modelInfo, suffix);
+  }
+
+  return { get, wrap: newFhirObject };
+}
