@@ -1,6 +1,6 @@
 import type { Bundle, CodeableConcept, FhirResource, Quantity, Reference } from 'fhir/r4.js';
 import { InvalidPatientDataError } from '../shared/errors.js';
-import { toUcum } from './ucum-units.js';
+import { isValidUcum, toUcum } from './ucum-units.js';
 
 /** The resource types the eligibility criteria read; everything else is left out of the engine's bundle. */
 export const ENGINE_RESOURCE_TYPES = [
@@ -84,6 +84,37 @@ function normaliseDosages(dosages: unknown): void {
       if (!normaliseQuantity(entry.doseQuantity as Quantity | undefined, true))
         delete entry.doseQuantity;
     }
+  }
+}
+
+function isNormalQuantity(quantity: unknown): boolean {
+  if (quantity === undefined) return true;
+  if (!isObject(quantity)) return false;
+  return (
+    quantity.system === UCUM && typeof quantity.code === 'string' && isValidUcum(quantity.code)
+  );
+}
+
+/** Whether normalisation would leave the resource as it is (so it need not be copied). */
+function isAlreadyNormal(resource: JsonObject): boolean {
+  switch (resource.resourceType) {
+    case 'Patient':
+    case 'Condition':
+      return true;
+    case 'Observation': {
+      const ranges = resource.referenceRange;
+      return (
+        isNormalQuantity(resource.valueQuantity) &&
+        (ranges === undefined ||
+          (Array.isArray(ranges) &&
+            (ranges as unknown[]).every(
+              (range) =>
+                isObject(range) && isNormalQuantity(range.low) && isNormalQuantity(range.high),
+            )))
+      );
+    }
+    default:
+      return false;
   }
 }
 
@@ -180,12 +211,20 @@ export function toPatientBundle(input: unknown): PatientBundle {
   }
 
   const wanted = new Set<string>(ENGINE_RESOURCE_TYPES);
+  // References name entries by fullUrl only in bundles that have fullUrls (Synthea's urn:uuid);
+  // prefetch bundles assembled by the service have none, and their resources need no rewrite.
+  const rewrite = byFullUrl.size > 0;
   const kept: FhirResource[] = [];
   for (const original of resources) {
     if (typeof original.resourceType !== 'string' || !wanted.has(original.resourceType)) continue;
+    // The input is never changed: copy a resource only when normalisation will change it.
+    if (!rewrite && isAlreadyNormal(original)) {
+      kept.push(original as unknown as FhirResource);
+      continue;
+    }
     const resource = structuredClone(original);
     resolveMedication(resource, medications);
-    rewriteReferences(resource, byFullUrl);
+    if (rewrite) rewriteReferences(resource, byFullUrl);
     if (resource.resourceType === 'Observation') normaliseObservation(resource, notes);
     if (resource.resourceType === 'MedicationRequest') normaliseDosages(resource.dosageInstruction);
     if (resource.resourceType === 'MedicationStatement') normaliseDosages(resource.dosage);
