@@ -1,4 +1,8 @@
-import type { FhirResourceJson, PatientDataSource } from '../fhir/patient-data-source.js';
+import {
+  isResource,
+  type FhirResourceJson,
+  type PatientDataSource,
+} from '../fhir/patient-data-source.js';
 import { FhirUnavailableError, InvalidRequestError, PrefetchUnavailableError } from './errors.js';
 import type { PatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
@@ -32,15 +36,6 @@ export interface ResolvedPrefetch {
   /** Every resource found, in template order, duplicates removed (same type and id). */
   readonly resources: readonly FhirResourceJson[];
   readonly report: readonly PrefetchKeyReport[];
-}
-
-function isResource(value: unknown): value is FhirResourceJson {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { resourceType?: unknown }).resourceType === 'string'
-  );
 }
 
 /**

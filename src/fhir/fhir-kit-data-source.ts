@@ -3,7 +3,12 @@ import type { Dispatcher } from 'undici';
 import { FhirUnavailableError } from '../cds-hooks/errors.js';
 import { findTooDeep } from '../security/json-limits.js';
 import { createOutboundDispatcher, isResponseTooLarge } from '../security/outbound-http.js';
-import type { FhirQuery, FhirResourceJson, PatientDataSource } from './patient-data-source.js';
+import {
+  isResource,
+  type FhirQuery,
+  type FhirResourceJson,
+  type PatientDataSource,
+} from './patient-data-source.js';
 
 export interface FhirKitDataSourceOptions {
   /** Per HTTP request (each page). */
@@ -32,15 +37,6 @@ function redirectLocation(error: unknown): string | undefined {
   if (typeof status !== 'number' || !REDIRECT_STATUSES.has(status)) return undefined;
   const location = failure?.config?.headers?.get?.('location');
   return typeof location === 'string' && location !== '' ? location : undefined;
-}
-
-function isResource(value: unknown): value is FhirResourceJson {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    typeof (value as { resourceType?: unknown }).resourceType === 'string'
-  );
 }
 
 interface BundleLink {

@@ -9,6 +9,16 @@ export interface FhirResourceJson {
   readonly [key: string]: unknown;
 }
 
+/** Whether a parsed JSON value is a FHIR resource (an object with a string resourceType). */
+export function isResource(value: unknown): value is FhirResourceJson {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { resourceType?: unknown }).resourceType === 'string'
+  );
+}
+
 export interface FhirQuery {
   /** The FHIR base URL the client named (`fhirServer`). */
   readonly fhirServer: string;
