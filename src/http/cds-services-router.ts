@@ -3,6 +3,7 @@ import { answerPatientView, type PatientViewDeps } from '../cds-hooks/patient-vi
 import { NotFoundError } from '../cds-hooks/errors.js';
 import { parsePatientViewRequest } from '../cds-hooks/request.js';
 import { discoveryDocument, type ServiceDefinition } from '../cds-hooks/service-definition.js';
+import { EngineOverloadedError } from '../engine/engine-errors.js';
 import { errorForLog } from './error-handler.js';
 import { locals } from './request-context.js';
 
@@ -98,6 +99,13 @@ export function cdsServicesRouter(
       const overrun = deadline !== undefined && Date.now() >= deadline;
       if (aborter.signal.reason instanceof BudgetExceeded || overrun) {
         answerEmpty();
+        return;
+      }
+      // Shedding load: an EHR treats an error like no advice anyway, and an error may be
+      // counted against the service. Answer as the spec's "no guidance" and say so in the log.
+      if (error instanceof EngineOverloadedError) {
+        log.warn({ elapsedMs: Date.now() - started }, 'engine overloaded: answered no cards');
+        res.json({ cards: [] });
         return;
       }
       throw error;

@@ -8,6 +8,7 @@ import type {
   FhirResourceJson,
   PatientDataSource,
 } from '../../src/fhir/patient-data-source.js';
+import { EngineOverloadedError } from '../../src/engine/engine-errors.js';
 import { CqlEvaluationError } from '../../src/shared/errors.js';
 import { OperationOutcomeSchema } from '../cds-hooks/spec-schemas.js';
 import { sendJson, startFakeFhirServer, type FakeFhirServer } from '../support/fake-fhir-server.js';
@@ -71,6 +72,19 @@ describe('the time budget (REQUEST_BUDGET_MS)', () => {
     expect(res.body).toEqual({ cards: [] });
     expect(seen[0]?.deadline).toEqual(expect.any(Number));
     expect(seen[0]?.aborted).toBe(true);
+  });
+
+  it('answers no cards, with a log line, when the engine is overloaded', async () => {
+    const engine: ScreeningEngine = {
+      trials: [],
+      screen: () => Promise.reject(new EngineOverloadedError('queue full')),
+    };
+    const deps = makeDeps({ engine, requestBudgetMs: 1000 });
+    const res = await request(createApp(deps)).post(CALL).send(makeCdsRequest()).expect(200);
+    expect(res.body).toEqual({ cards: [] });
+    expect(deps.logs.records.some((r) => r.msg === 'engine overloaded: answered no cards')).toBe(
+      true,
+    );
   });
 
   it('answers no cards when an engine on the HTTP thread finishes past the budget', async () => {
