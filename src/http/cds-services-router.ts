@@ -3,7 +3,7 @@ import { answerPatientView, type PatientViewDeps } from '../cds-hooks/patient-vi
 import { NotFoundError } from '../cds-hooks/errors.js';
 import { parsePatientViewRequest } from '../cds-hooks/request.js';
 import { discoveryDocument, type ServiceDefinition } from '../cds-hooks/service-definition.js';
-import { EngineOverloadedError } from '../engine/engine-errors.js';
+import { EngineDeadlineError, EngineOverloadedError } from '../engine/engine-errors.js';
 import { errorForLog } from './error-handler.js';
 import { locals } from './request-context.js';
 
@@ -97,7 +97,12 @@ export function cdsServicesRouter(
       res.json(outcome.response);
     } catch (error) {
       const overrun = deadline !== undefined && Date.now() >= deadline;
-      if (aborter.signal.reason instanceof BudgetExceeded || overrun) {
+      // The pool may give up a moment before this thread's own clock says the deadline passed.
+      if (
+        aborter.signal.reason instanceof BudgetExceeded ||
+        overrun ||
+        error instanceof EngineDeadlineError
+      ) {
         answerEmpty();
         return;
       }

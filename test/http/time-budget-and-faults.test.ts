@@ -8,7 +8,7 @@ import type {
   FhirResourceJson,
   PatientDataSource,
 } from '../../src/fhir/patient-data-source.js';
-import { EngineOverloadedError } from '../../src/engine/engine-errors.js';
+import { EngineDeadlineError, EngineOverloadedError } from '../../src/engine/engine-errors.js';
 import { CqlEvaluationError } from '../../src/shared/errors.js';
 import { OperationOutcomeSchema } from '../cds-hooks/spec-schemas.js';
 import { sendJson, startFakeFhirServer, type FakeFhirServer } from '../support/fake-fhir-server.js';
@@ -72,6 +72,16 @@ describe('the time budget (REQUEST_BUDGET_MS)', () => {
     expect(res.body).toEqual({ cards: [] });
     expect(seen[0]?.deadline).toEqual(expect.any(Number));
     expect(seen[0]?.aborted).toBe(true);
+  });
+
+  it('answers no cards when the engine gives up at its deadline', async () => {
+    const engine: ScreeningEngine = {
+      trials: [],
+      screen: () => Promise.reject(new EngineDeadlineError('deadline passed')),
+    };
+    const deps = makeDeps({ engine, requestBudgetMs: 1000 });
+    const res = await request(createApp(deps)).post(CALL).send(makeCdsRequest()).expect(200);
+    expect(res.body).toEqual({ cards: [] });
   });
 
   it('answers no cards, with a log line, when the engine is overloaded', async () => {
