@@ -81,7 +81,7 @@ async function startService(): Promise<{ base: string; child: ChildProcess }> {
       FEEDBACK_DB_PATH: ':memory:',
       DEMO_FHIR: 'true',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.LOAD_SERVICE_LOG === undefined ? 'ignore' : 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
   const until = Date.now() + 120_000;
