@@ -16,21 +16,21 @@ import {
   score,
   sle,
   yearsAgo,
+  HCQ,
+  PREDNISONE,
+  MMF,
+  TACROLIMUS,
+  RITUXIMAB,
+  mg,
 } from '../support/fhir-builders.js';
 
 const TRIAL = 'NCT06513429';
 const { screen, criterion, result } = trialScreener(TRIAL);
 
-const HCQ = { rxnorm: '5521', text: 'hydroxychloroquine sulfate 200 MG Oral Tablet' };
-const PREDNISONE = { rxnorm: '8640', text: 'prednisone' };
 const METHYLPRED = { rxnorm: '6902', text: 'methylprednisolone 4 MG Oral Tablet' };
-const MMF = { rxnorm: '68149', text: 'mycophenolate mofetil 500 MG Oral Tablet' };
 const CYCLOPHOSPHAMIDE = { text: 'Cytoxan 500 mg IV' };
-const TACROLIMUS = { rxnorm: '42316', text: 'tacrolimus 1 MG Oral Capsule' };
 const BELIMUMAB = { text: 'belimumab 400 MG Injection' };
-const RITUXIMAB = { rxnorm: '121191', text: 'rituximab' };
 const TELITACICEPT = { text: 'telitacicept 160 mg' };
-const mg = (value: number) => ({ dose: { value, unit: 'mg' } });
 const past = (start: number, end: number) => ({
   start: daysAgo(start),
   end: daysAgo(end),

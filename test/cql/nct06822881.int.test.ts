@@ -18,6 +18,11 @@ import {
   score,
   sle,
   yearsAgo,
+  HCQ,
+  PREDNISONE,
+  MMF,
+  mg,
+  lab,
 } from '../support/fhir-builders.js';
 
 const TRIAL = 'NCT06822881';
@@ -30,17 +35,7 @@ async function result(cohort: Cohort, id: string, ...resources: FhirResource[]):
   return (await criterion(cohort, id, ...resources)).result;
 }
 
-const PREDNISONE = { rxnorm: '8640', text: 'prednisone' };
-const MMF = { rxnorm: '68149', text: 'mycophenolate mofetil 500 MG Oral Tablet' };
 const CYCLOPHOSPHAMIDE = { rxnorm: '3002', text: 'cyclophosphamide' };
-const HCQ = { rxnorm: '5521', text: 'hydroxychloroquine sulfate 200 MG Oral Tablet' };
-const mg = (value: number) => ({ dose: { value, unit: 'mg' } });
-const lab = (loinc: string, value: number, unit: string, high?: number) =>
-  observation(
-    loinc,
-    { quantity: value, unit },
-    high === undefined ? {} : { high: { value: high, unit } },
-  );
 const dlco = (value: number, id?: string) =>
   observation(
     { system: PROJECT, code: 'DLCO-PCT-PRED' },

@@ -17,21 +17,19 @@ import {
   score,
   sle,
   yearsAgo,
+  HCQ,
+  PREDNISONE,
+  MMF,
+  TACROLIMUS,
+  RITUXIMAB,
+  mg,
+  lab,
 } from '../support/fhir-builders.js';
 
 const TRIAL = 'NCT06892145';
 const { screen, criterion, result } = trialScreener(TRIAL);
 
-const HCQ = { rxnorm: '5521', text: 'hydroxychloroquine sulfate 200 MG Oral Tablet' };
-const PREDNISONE = { rxnorm: '8640', text: 'prednisone' };
-const MMF = { rxnorm: '68149', text: 'mycophenolate mofetil 500 MG Oral Tablet' };
-const TACROLIMUS = { rxnorm: '42316', text: 'tacrolimus 1 MG Oral Capsule' };
 const BELIMUMAB = { text: 'Benlysta (belimumab) 120 MG Injection' };
-const RITUXIMAB = { rxnorm: '121191', text: 'rituximab' };
-const mg = (value: number) => ({ dose: { value, unit: 'mg' } });
-const ulnLab = (loinc: string, value: number, unit: string, high: number) =>
-  observation(loinc, { quantity: value, unit }, { high: { value: high, unit } });
-
 describe('NCT06892145 criteria', () => {
   describe('age-18-plus', () => {
     it('passes at 18', async () => {
@@ -295,10 +293,10 @@ describe('NCT06892145 criteria', () => {
   describe('renal-function', () => {
     const id = 'renal-function';
     it('passes at exactly 2.0 x ULN creatinine', async () => {
-      expect(await result(id, ulnLab('2160-0', 2.0, 'mg/dL', 1.0))).toBe('pass');
+      expect(await result(id, lab('2160-0', 2.0, 'mg/dL', 1.0))).toBe('pass');
     });
     it('passes with creatinine in umol/L against its own range', async () => {
-      expect(await result(id, ulnLab('14682-9', 150, 'umol/L', 110))).toBe('pass');
+      expect(await result(id, lab('14682-9', 150, 'umol/L', 110))).toBe('pass');
     });
     it('passes on Cockcroft-Gault >= 60 when creatinine is above 2 x ULN', async () => {
       // male, 30 y, 100 kg, SCr 2.4 mg/dL (2.18 x ULN): (140-30)*100/(72*2.4) = 63.7 mL/min
@@ -317,10 +315,10 @@ describe('NCT06892145 criteria', () => {
     });
     it('fails when creatinine is above 2 x ULN and clearance below 60', async () => {
       // female, 40 y, 60 kg, SCr 3.0 mg/dL: 100*60/(72*3)*0.85 = 23.6 mL/min
-      expect(await result(id, bodyWeight(60), ulnLab('2160-0', 3.0, 'mg/dL', 1.0))).toBe('fail');
+      expect(await result(id, bodyWeight(60), lab('2160-0', 3.0, 'mg/dL', 1.0))).toBe('fail');
     });
     it('is unknown when creatinine is above 2 x ULN and there is no weight for the clearance', async () => {
-      expect(await result(id, ulnLab('2160-0', 3.0, 'mg/dL', 1.0))).toBe('unknown');
+      expect(await result(id, lab('2160-0', 3.0, 'mg/dL', 1.0))).toBe('unknown');
     });
     it('is unknown without creatinine', async () => {
       expect(await result(id)).toBe('unknown');
@@ -330,17 +328,17 @@ describe('NCT06892145 criteria', () => {
   describe('liver-enzymes', () => {
     const id = 'liver-enzymes';
     it('passes at exactly 3 x ULN', async () => {
-      expect(
-        await result(id, ulnLab('1742-6', 120, 'U/L', 40), ulnLab('1920-8', 30, 'U/L', 40)),
-      ).toBe('pass');
+      expect(await result(id, lab('1742-6', 120, 'U/L', 40), lab('1920-8', 30, 'U/L', 40))).toBe(
+        'pass',
+      );
     });
     it('fails when AST is above 3 x ULN', async () => {
-      expect(
-        await result(id, ulnLab('1742-6', 30, 'U/L', 40), ulnLab('1920-8', 121, 'U/L', 40)),
-      ).toBe('fail');
+      expect(await result(id, lab('1742-6', 30, 'U/L', 40), lab('1920-8', 121, 'U/L', 40))).toBe(
+        'fail',
+      );
     });
     it('is unknown without AST', async () => {
-      expect(await result(id, ulnLab('1742-6', 30, 'U/L', 40))).toBe('unknown');
+      expect(await result(id, lab('1742-6', 30, 'U/L', 40))).toBe('unknown');
     });
   });
 
@@ -349,13 +347,13 @@ describe('NCT06892145 criteria', () => {
     const gilbert = () =>
       condition({ code: '27503000', display: 'Gilbert syndrome' }, { id: 'gil' });
     it('passes at exactly 2 x ULN', async () => {
-      expect(await result(id, ulnLab('1975-2', 2.0, 'mg/dL', 1.0))).toBe('pass');
+      expect(await result(id, lab('1975-2', 2.0, 'mg/dL', 1.0))).toBe('pass');
     });
     it('passes in umol/L against its own range', async () => {
-      expect(await result(id, ulnLab('14631-6', 40, 'umol/L', 20))).toBe('pass');
+      expect(await result(id, lab('14631-6', 40, 'umol/L', 20))).toBe('pass');
     });
     it('fails at 2.5 x ULN without Gilbert syndrome', async () => {
-      expect(await result(id, ulnLab('1975-2', 2.5, 'mg/dL', 1.0))).toBe('fail');
+      expect(await result(id, lab('1975-2', 2.5, 'mg/dL', 1.0))).toBe('fail');
     });
     it('passes at 2.5 x ULN with Gilbert syndrome and cites it', async () => {
       const c = await criterion(
@@ -371,7 +369,7 @@ describe('NCT06892145 criteria', () => {
       expect(c.evidence).toEqual(['Condition/gil', 'Observation/bili']);
     });
     it('fails above 3 x ULN even with Gilbert syndrome', async () => {
-      expect(await result(id, gilbert(), ulnLab('1975-2', 3.1, 'mg/dL', 1.0))).toBe('fail');
+      expect(await result(id, gilbert(), lab('1975-2', 3.1, 'mg/dL', 1.0))).toBe('fail');
     });
     it('is unknown without bilirubin', async () => {
       expect(await result(id)).toBe('unknown');
@@ -468,10 +466,10 @@ function eligiblePatient(overrides: { age?: number; withLvef?: boolean } = {}): 
     ...(overrides.withLvef === false
       ? []
       : [observation('10230-1', { quantity: 60, unit: '%' }, { category: 'imaging' })]),
-    ulnLab('2160-0', 0.8, 'mg/dL', 1.1),
-    ulnLab('1742-6', 35, 'U/L', 40),
-    ulnLab('1920-8', 30, 'U/L', 40),
-    ulnLab('1975-2', 0.6, 'mg/dL', 1.2),
+    lab('2160-0', 0.8, 'mg/dL', 1.1),
+    lab('1742-6', 35, 'U/L', 40),
+    lab('1920-8', 30, 'U/L', 40),
+    lab('1975-2', 0.6, 'mg/dL', 1.2),
     observation('59408-5', { quantity: 97, unit: '%' }, { category: 'vital-signs' }),
     observation('2118-8', NEGATIVE),
   ];

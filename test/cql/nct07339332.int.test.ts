@@ -21,23 +21,18 @@ import {
   sle,
   transactionBundle,
   yearsAgo,
+  PREDNISONE,
+  MMF,
+  mg,
+  lab,
 } from '../support/fhir-builders.js';
 
 const TRIAL = 'NCT07339332';
 const ICD10 = 'http://hl7.org/fhir/sid/icd-10-cm';
 const { screen, screenBundle, criterion, result } = trialScreener(TRIAL);
 
-const PREDNISONE = { rxnorm: '8640', text: 'prednisone' };
 const PREDNISONE_5_TABLET = { rxnorm: '312617', text: 'predniSONE 5 MG Oral Tablet' };
 const METHYLPRED = { rxnorm: '6902', text: 'methylprednisolone' };
-const MMF = { rxnorm: '68149', text: 'mycophenolate mofetil 500 MG Oral Tablet' };
-const mg = (value: number) => ({ dose: { value, unit: 'mg' } });
-const lab = (loinc: string, value: number, unit: string, high?: number) =>
-  observation(
-    loinc,
-    { quantity: value, unit },
-    high === undefined ? {} : { high: { value: high, unit } },
-  );
 
 /** A record in which every computable criterion passes. */
 function eligiblePatient(): FhirResource[] {

@@ -398,3 +398,22 @@ export function transactionBundle(...resources: FhirResource[]): Bundle {
     }),
   };
 }
+
+/** A dose in mg, for medicationRequest/medicationStatement options. */
+export const mg = (value: number) => ({ dose: { value, unit: 'mg' } });
+
+/** A laboratory result with a UCUM unit and, when given, its reference range's upper limit. */
+export function lab(loinc: string, value: number, unit: string, high?: number): Observation {
+  return observation(
+    loinc,
+    { quantity: value, unit },
+    high === undefined ? {} : { high: { value: high, unit } },
+  );
+}
+
+/** Medications as records name them (RxNorm ingredient code and text), shared by criterion tests. */
+export const HCQ = { rxnorm: '5521', text: 'hydroxychloroquine sulfate 200 MG Oral Tablet' };
+export const PREDNISONE = { rxnorm: '8640', text: 'prednisone' };
+export const MMF = { rxnorm: '68149', text: 'mycophenolate mofetil 500 MG Oral Tablet' };
+export const TACROLIMUS = { rxnorm: '42316', text: 'tacrolimus 1 MG Oral Capsule' };
+export const RITUXIMAB = { rxnorm: '121191', text: 'rituximab' };
