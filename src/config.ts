@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { SiteCodeMapSchema, type SiteCodeMap } from './cql/value-sets.js';
 import { ConfigurationError } from './shared/errors.js';
+import { parseOrThrow, readJsonFile } from './shared/json-files.js';
 import { readTrustedIssuers, type TrustedIssuer } from './security/trusted-issuers.js';
 import { isCallableUrl, normalizeBase } from './security/urls.js';
 import { DEFAULT_CARD_TTL_DAYS, DEFAULT_FEEDBACK_DB_PATH } from './feedback/feedback-store.js';
@@ -160,23 +160,11 @@ export interface Config {
 }
 
 function readSiteCodeMap(path: string): SiteCodeMap {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new ConfigurationError(
-      `SITE_CODE_MAP: cannot read ${path}: ${(cause as Error).message}`,
-      {
-        cause,
-      },
-    );
-  }
-  const parsed = SiteCodeMapSchema.safeParse(json);
-  if (!parsed.success)
-    throw new ConfigurationError(
-      `SITE_CODE_MAP ${path} is invalid: ${z.prettifyError(parsed.error)}`,
-    );
-  return parsed.data;
+  return parseOrThrow(
+    SiteCodeMapSchema,
+    readJsonFile(path, 'SITE_CODE_MAP'),
+    `SITE_CODE_MAP ${path}`,
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../shared/errors.js';
+import { listJsonFiles, parseOrThrow, readJsonFile } from '../shared/json-files.js';
 
 /**
  * A CDS service as defined in `hooks/<id>.json`: the discovery fields of CDS Hooks 2.0.1.
@@ -67,30 +67,17 @@ export type ServiceDefinition = z.infer<typeof ServiceDefinitionSchema>;
  * @throws ConfigurationError when a file is invalid, its id differs from its name, or there is none.
  */
 export function loadServiceDefinitions(dir: string): ServiceDefinition[] {
-  let files: string[];
-  try {
-    files = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort();
-  } catch (cause) {
-    throw new ConfigurationError(`cannot read the hooks directory ${dir}`, { cause });
-  }
+  const files = listJsonFiles(dir, 'the hooks directory');
   if (files.length === 0) throw new ConfigurationError(`no service definitions in ${dir}`);
   return files.map((file) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    } catch (cause) {
-      throw new ConfigurationError(`hooks/${file}: ${(cause as Error).message}`, { cause });
-    }
-    const parsed = ServiceDefinitionSchema.safeParse(json);
-    if (!parsed.success)
-      throw new ConfigurationError(`hooks/${file} is invalid: ${z.prettifyError(parsed.error)}`);
-    if (parsed.data.id !== basename(file, '.json'))
-      throw new ConfigurationError(
-        `hooks/${file}: id "${parsed.data.id}" must match the file name`,
-      );
-    return parsed.data;
+    const service = parseOrThrow(
+      ServiceDefinitionSchema,
+      readJsonFile(join(dir, file), 'service definition'),
+      `hooks/${file}`,
+    );
+    if (service.id !== basename(file, '.json'))
+      throw new ConfigurationError(`hooks/${file}: id "${service.id}" must match the file name`);
+    return service;
   });
 }
 

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../shared/errors.js';
+import { listJsonFiles, readJsonFile } from '../shared/json-files.js';
 
 /** ELM JSON as the translator writes it, reduced to what the project reads. */
 export interface ElmLibrary {
@@ -23,14 +23,8 @@ export class ElmLibrarySet {
    */
   static load(dir: string): ElmLibrarySet {
     const libraries = new Map<string, ElmLibrary>();
-    let files: string[];
-    try {
-      files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-    } catch (cause) {
-      throw new ConfigurationError(`cannot read the ELM directory ${dir}`, { cause });
-    }
-    for (const file of files) {
-      const elm = JSON.parse(readFileSync(join(dir, file), 'utf8')) as ElmLibrary;
+    for (const file of listJsonFiles(dir, 'the ELM directory')) {
+      const elm = readJsonFile(join(dir, file), 'ELM') as ElmLibrary;
       const id = elm.library.identifier.id;
       if (`${id}.json` !== file) throw new ConfigurationError(`${file} holds library ${id}`);
       libraries.set(id, elm);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigurationError } from '../shared/errors.js';
 
@@ -32,24 +31,6 @@ export type SiteCodeMap = z.infer<typeof SiteCodeMapSchema>;
 
 /** cql-execution's CodeService input: url -> version -> codes. */
 export type ValueSetExpansions = Record<string, Record<string, { code: string; system: string }[]>>;
-
-export function readJsonFile(path: string, what: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (cause) {
-    throw new ConfigurationError(`cannot read ${what} ${path}: ${(cause as Error).message}`, {
-      cause,
-    });
-  }
-}
-
-export function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new ConfigurationError(`${what} is invalid: ${z.prettifyError(parsed.error)}`);
-  }
-  return parsed.data;
-}
 
 /**
  * Builds the value set expansions the engine runs with.

@@ -4,10 +4,9 @@ import { ElmLibrarySet } from '../cql/elm-library-set.js';
 import {
   ValueSetFileSchema,
   buildValueSetExpansions,
-  parseOrThrow,
-  readJsonFile,
   type SiteCodeMap,
 } from '../cql/value-sets.js';
+import { parseOrThrow, readJsonFile } from '../shared/json-files.js';
 import { checkTrialDefinitions, loadTrials } from '../trials/trial-registry.js';
 import { createEligibilityEngine, type EligibilityEngine } from './eligibility-engine.js';
 

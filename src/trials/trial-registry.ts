@@ -1,7 +1,6 @@
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigurationError } from '../shared/errors.js';
-import { parseOrThrow, readJsonFile } from '../cql/value-sets.js';
+import { listJsonFiles, parseOrThrow, readJsonFile } from '../shared/json-files.js';
 import { TrialSchema, type Trial } from './trial.js';
 
 /**
@@ -9,15 +8,7 @@ import { TrialSchema, type Trial } from './trial.js';
  * @param dir - the trial definitions directory (`cql/trials`).
  */
 export function loadTrials(dir: string): readonly Trial[] {
-  let files: string[];
-  try {
-    files = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort();
-  } catch (cause) {
-    throw new ConfigurationError(`cannot read the trial directory ${dir}`, { cause });
-  }
-  const trials = files.map((file) => {
+  const trials = listJsonFiles(dir, 'the trial directory').map((file) => {
     const trial = parseOrThrow(
       TrialSchema,
       readJsonFile(join(dir, file), 'trial definition'),
