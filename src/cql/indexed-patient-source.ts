@@ -2,7 +2,7 @@
    cql-exec-fhir's records are untyped objects: this adapter is one of the two places that touch them. */
 import type { Bundle } from 'fhir/r4.js';
 import { PatientSource } from 'cql-exec-fhir';
-import { DateTime } from 'cql-execution';
+import { cacheDateTimeParsing, forgetParsedDateTimes } from './cached-date-parsing.js';
 import { createFastWrappers, type FastWrappers } from './fast-fhir-wrappers.js';
 
 interface CodeLike {
@@ -28,89 +28,6 @@ const MEMO = Symbol('cds-trial-matcher.memo');
 let fastWrappers: FastWrappers | undefined;
 const patchedPrototypes = new WeakSet<object>();
 const patchedModelInfos = new WeakSet<object>();
-
-/** CQL DateTimes parsed for the patient being evaluated, by FHIR string (cleared per patient). */
-const parsedDateTimes = new Map<string, DateTime | null>();
-let dateTimeParseCached = false;
-
-/**
- * Parses each FHIR date string once per patient (process-wide patch of `DateTime.parse`, once).
- * cql-exec-fhir turns every FHIR date it reads into a CQL DateTime with `DateTime.parse`, which
- * checks the string's format with luxon (about 7 % of an evaluation); a record repeats the same
- * dates (a panel of results shares its time). Each call still gets its own DateTime: a copy of the
- * one parsed first (the same fields, offset included), so callers that change it change only theirs.
- */
-const FHIR_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const FHIR_DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{3}))?(?:(Z)|([+-])(\d{2}):(\d{2}))?$/;
-
-function daysIn(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
-}
-
-/**
- * `DateTime.parse` for the two shapes records are made of (`2024-03-05`,
- * `2024-03-05T10:20:30[.123](Z|+01:00)`) when every field is in range: such a string is one that
- * cql-execution's own check (luxon against the format of that length) accepts, and the DateTime
- * is built from the same fields as cql-execution builds it. Anything else (other precisions, odd
- * offsets, out-of-range fields) returns undefined and goes to cql-execution's parser.
- */
-function parseCommonFhirDateTime(value: string): DateTime | undefined {
-  const date = FHIR_DATE.exec(value);
-  if (date !== null) {
-    const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
-    if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month))
-      return undefined;
-    return new (DateTime as any)(year, month, day, undefined, undefined, undefined, undefined);
-  }
-  const m = FHIR_DATE_TIME.exec(value);
-  if (m === null) return undefined;
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  if (
-    year === undefined ||
-    month === undefined ||
-    day === undefined ||
-    hour === undefined ||
-    minute === undefined ||
-    second === undefined ||
-    year < 1 ||
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysIn(year, month) ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59
-  )
-    return undefined;
-  const millisecond = m[7] !== undefined ? parseInt(m[7], 10) : undefined;
-  const args: (number | undefined)[] = [year, month, day, hour, minute, second, millisecond];
-  if (m[8] === 'Z') {
-    args.push(0);
-  } else if (m[9] !== undefined) {
-    const offsetHours = Number(m[10]);
-    const offsetMinutes = Number(m[11]);
-    if (offsetHours > 14 || ![0, 30, 45].includes(offsetMinutes)) return undefined;
-    const offset = offsetHours + offsetMinutes / 60;
-    args.push(m[9] === '+' ? offset : offset * -1);
-  }
-  return new (DateTime as any)(...args);
-}
-
-function cacheDateTimeParsing(): void {
-  if (dateTimeParseCached) return;
-  dateTimeParseCached = true;
-  const parse = DateTime.parse.bind(DateTime) as (value: unknown) => DateTime | null;
-  (DateTime as any).parse = (value: unknown): DateTime | null => {
-    if (typeof value !== 'string') return parse(value);
-    let parsed = parsedDateTimes.get(value);
-    if (parsed === undefined) {
-      parsed = parseCommonFhirDateTime(value) ?? parse(value) ?? null;
-      parsedDateTimes.set(value, parsed);
-    }
-    return parsed === null ? null : parsed.copy();
-  };
-}
 
 /**
  * Makes cql-exec-fhir's wrappers remember what they compute (process-wide, once). Its `FHIRObject`
@@ -195,7 +112,7 @@ export class IndexedPatientSource {
     this.byProfile.clear();
     this.byType.clear();
     cacheDateTimeParsing();
-    parsedDateTimes.clear();
+    forgetParsedDateTimes();
     this.sharedIdentities.clear();
     const seen = new Set<string>();
     for (const entry of bundle.entry ?? []) {
