@@ -23,7 +23,11 @@ export interface ScreeningEngine {
     patient: PatientBundle,
     asOf: string,
     trialIds?: readonly string[],
-    options?: { readonly signal?: AbortSignal; readonly deadline?: number },
+    options?: {
+      readonly signal?: AbortSignal;
+      readonly deadline?: number;
+      readonly stopAtIneligible?: boolean;
+    },
   ): Promise<PatientScreening>;
 }
 
@@ -106,7 +110,9 @@ export async function answerPatientView(
     type: 'collection',
     entry: prefetch.resources.map((resource) => ({ resource })),
   });
+  // Cards are for trials the patient may qualify for: a trial ruled out needs no checklist.
   const screening = await deps.engine.screen(patient, deps.today(), undefined, {
+    stopAtIneligible: true,
     ...(signal !== undefined ? { signal } : {}),
     ...(deadline !== undefined ? { deadline } : {}),
   });

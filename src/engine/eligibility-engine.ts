@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-class-instance-assignment --
    cql-execution's results are untyped: this facade is the one place that reads them. */
 import { CodeService, DateTime, Library, PatientContext, Repository } from 'cql-execution';
-import type { Trial } from '../trials/trial.js';
+import type { Criterion, Trial } from '../trials/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
@@ -30,6 +30,14 @@ export interface ScreenOptions {
   readonly timeoutMs?: number;
   /** An absolute deadline (`Date.now()` clock); the earlier of this and `timeoutMs` wins. */
   readonly deadline?: number;
+  /**
+   * Only the trials' statuses are needed (the CDS service: cards are for trials the patient may
+   * qualify for): each trial's gate criteria are evaluated first, and its evaluation stops at the
+   * first criterion that rules out every cohort. Such a trial comes back `ineligible` with
+   * `stoppedEarly` and only the criteria evaluated; every other trial is evaluated in full, so
+   * its result is the same as without this option.
+   */
+  readonly stopAtIneligible?: boolean;
 }
 
 export interface EligibilityEngine {
@@ -54,8 +62,8 @@ export interface EligibilityEngine {
 interface CompiledTrial {
   readonly trial: Trial;
   readonly library: Library;
-  /** The definitions the trial JSON names (criteria and evidence): the only ones evaluated. */
-  readonly defines: readonly string[];
+  /** The trial's criteria, gates first (the order of evaluation; results keep the trial's order). */
+  readonly gatesFirst: readonly Criterion[];
 }
 
 /**
@@ -171,13 +179,11 @@ export function createEligibilityEngine(
   const compiled: CompiledTrial[] = trials.map((trial) => {
     elm.get(trial.library.name); // throws ConfigurationError when the ELM is missing
     const library = new Library(libraries[trial.library.name] as any, repository);
-    const defines = new Set<string>();
-    for (const criterion of trial.criteria) {
-      if (criterion.define !== undefined) defines.add(criterion.define);
-      if (criterion.evidence !== undefined && criterion.define !== undefined)
-        defines.add(criterion.evidence);
-    }
-    return { trial, library, defines: [...defines] };
+    const gatesFirst = [
+      ...trial.criteria.filter((c) => c.gate === true),
+      ...trial.criteria.filter((c) => c.gate !== true),
+    ];
+    return { trial, library, gatesFirst };
   });
   const patientSource = new IndexedPatientSource();
   const queue = new SerialQueue();
@@ -187,6 +193,7 @@ export function createEligibilityEngine(
     asOf: string,
     trialIds: readonly string[] | undefined,
     checkpoint: () => void,
+    stopAtIneligible: boolean,
   ): Promise<TrialResult[]> {
     checkpoint();
     // Noon UTC: the evaluation date is a calendar day, whatever the offset of the data.
@@ -198,9 +205,11 @@ export function createEligibilityEngine(
     // One set of included-library contexts for this patient, shared by every trial.
     const shared = new Map<string, SharedLibraryPatientContext>();
     const functionMemo = new Map<unknown, unknown>();
-    for (const { trial, library, defines } of compiled) {
+    for (const { trial, library, gatesFirst } of compiled) {
       if (trialIds !== undefined && !trialIds.includes(trial.id)) continue;
-      const values: Record<string, unknown> = {};
+      const byCriterion = new Map<Criterion, CriterionResult>();
+      // Cohorts not yet ruled out (a criterion without a cohort applies to all).
+      const open = new Set(trial.cohorts.map((c) => c.id));
       try {
         const context = new SharedLibraryPatientContext(
           library,
@@ -210,31 +219,40 @@ export function createEligibilityEngine(
           shared,
           functionMemo,
         );
-        for (const name of defines) {
+        const valueOf = (name: string): Promise<unknown> => {
           checkpoint();
-          values[name] = await library.expressions[name].execute(context);
+          return library.expressions[name].execute(context) as Promise<unknown>;
+        };
+        for (const criterion of gatesFirst) {
+          if (stopAtIneligible && open.size === 0) break;
+          const result =
+            criterion.define === undefined
+              ? 'manual'
+              : toResultValue(await valueOf(criterion.define), trial.id, criterion.define);
+          const evidence = new Set<string>();
+          if (criterion.evidence !== undefined && result !== 'manual')
+            collectEvidence(await valueOf(criterion.evidence), evidence);
+          byCriterion.set(criterion, {
+            id: criterion.id,
+            ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
+            kind: criterion.kind,
+            text: criterion.text,
+            result,
+            evidence: [...evidence].sort(),
+          });
+          if (result === 'fail') {
+            if (criterion.cohort === undefined) open.clear();
+            else open.delete(criterion.cohort);
+          }
         }
       } catch (cause) {
         if (cause instanceof EngineDeadlineError || cause instanceof EngineAbortedError)
           throw cause;
         throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
       }
-      const criteria: CriterionResult[] = trial.criteria.map((criterion) => {
-        const evidence = new Set<string>();
-        const result =
-          criterion.define === undefined
-            ? 'manual'
-            : toResultValue(values[criterion.define], trial.id, criterion.define);
-        if (criterion.evidence !== undefined && result !== 'manual')
-          collectEvidence(values[criterion.evidence], evidence);
-        return {
-          id: criterion.id,
-          ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
-          kind: criterion.kind,
-          text: criterion.text,
-          result,
-          evidence: [...evidence].sort(),
-        };
+      const criteria = trial.criteria.flatMap((c) => {
+        const result = byCriterion.get(c);
+        return result === undefined ? [] : [result];
       });
       const decision = decideTrialStatus(trial, criteria);
       results.push({
@@ -248,6 +266,7 @@ export function createEligibilityEngine(
                 .map((c) => c.cohort),
             }
           : {}),
+        ...(criteria.length < trial.criteria.length ? { stoppedEarly: true as const } : {}),
         criteria,
       });
     }
@@ -271,7 +290,13 @@ export function createEligibilityEngine(
       return queue.run(async () => ({
         patientId: patient.patientId,
         asOf,
-        trials: await evaluate(patient, asOf, trialIds, checkpoint),
+        trials: await evaluate(
+          patient,
+          asOf,
+          trialIds,
+          checkpoint,
+          options.stopAtIneligible === true,
+        ),
       }));
     },
   };

@@ -14,7 +14,7 @@
  * - `EnginePool` is an `EligibilityEngine`: the same `trials` and the same `PatientScreening` as the
  *   in-process engine (`loadEligibilityEngine`), so callers can take either.
  * - `screen` takes a normalised `PatientBundle` (`toPatientBundle`); its bundle crosses to the worker
- *   once, as a JSON string.
+ *   once, as a JSON string, without the resources no CQL retrieve can return (retrieve-scope.ts).
  * - Deadlines are enforced: an evaluation still queued at its deadline is dropped; one running past
  *   it is abandoned by terminating its worker, which is replaced (a fresh worker builds its engine in
  *   about a second; the other workers keep serving). The promise rejects with
@@ -34,7 +34,8 @@ import type { PatientBundle } from '../fhir/patient-bundle.js';
 import { ConfigurationError, CqlEvaluationError } from '../shared/errors.js';
 import type { EligibilityEngine, ScreenOptions } from './eligibility-engine.js';
 import { EngineAbortedError, EngineDeadlineError, EngineOverloadedError } from './engine-errors.js';
-import type { EngineOptions } from './load-engine.js';
+import { loadEngineInputs, type EngineOptions } from './load-engine.js';
+import { RetrieveScope } from '../cql/retrieve-scope.js';
 import type { PatientScreening } from './screening.js';
 import type { ScreenRequestMessage, SerializedError, WorkerMessage } from './engine-worker.js';
 
@@ -79,6 +80,7 @@ interface Task {
   readonly patient: PatientBundle;
   readonly asOf: string;
   readonly trialIds: readonly string[] | undefined;
+  readonly stopAtIneligible: boolean;
   readonly resolve: (screening: PatientScreening) => void;
   readonly reject: (error: Error) => void;
   timer?: NodeJS.Timeout | undefined;
@@ -150,6 +152,9 @@ function toError(error: SerializedError): Error {
 export async function createEnginePool(options: EnginePoolOptions = {}): Promise<EnginePool> {
   const size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
   const maxQueue = options.maxQueue ?? 64 * size;
+  // Only what a retrieve can return crosses to a worker (retrieve-scope.ts): less to copy.
+  const { elm, valueSets } = loadEngineInputs(options);
+  const scope = RetrieveScope.fromElm(elm, valueSets);
   const slots: Slot[] = [];
   const queue: Task[] = [];
   let nextId = 1;
@@ -181,9 +186,10 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       const message: ScreenRequestMessage = {
         id: task.id,
         patientId: task.patient.patientId,
-        bundleJson: JSON.stringify(task.patient.bundle),
+        bundleJson: JSON.stringify(scope.narrow(task.patient.bundle)),
         asOf: task.asOf,
         ...(task.trialIds !== undefined ? { trialIds: task.trialIds } : {}),
+        ...(task.stopAtIneligible ? { stopAtIneligible: true } : {}),
       };
       slot.worker.postMessage(message);
     }
@@ -326,7 +332,15 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
           reject(new EngineOverloadedError('too many evaluations are waiting'));
           return;
         }
-        const task: Task = { id: nextId++, patient, asOf, trialIds, resolve, reject };
+        const task: Task = {
+          id: nextId++,
+          patient,
+          asOf,
+          trialIds,
+          stopAtIneligible: screenOptions.stopAtIneligible === true,
+          resolve,
+          reject,
+        };
         const timeoutMs = screenOptions.timeoutMs ?? options.defaultTimeoutMs;
         const deadlines = [
           ...(timeoutMs !== undefined ? [Date.now() + timeoutMs] : []),

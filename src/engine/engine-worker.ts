@@ -17,6 +17,8 @@ export interface ScreenRequestMessage {
   readonly bundleJson: string;
   readonly asOf: string;
   readonly trialIds?: readonly string[];
+  /** ScreenOptions.stopAtIneligible. */
+  readonly stopAtIneligible?: boolean;
 }
 
 /** Worker -> main thread. */
@@ -62,7 +64,12 @@ try {
       return;
     }
     engine
-      .screen({ patientId: message.patientId, bundle, notes: [] }, message.asOf, message.trialIds)
+      .screen(
+        { patientId: message.patientId, bundle, notes: [] },
+        message.asOf,
+        message.trialIds,
+        message.stopAtIneligible === true ? { stopAtIneligible: true } : {},
+      )
       .then(
         (screening) => {
           port.postMessage({ type: 'result', id: message.id, screening });

@@ -5,9 +5,11 @@ import {
   ValueSetFileSchema,
   buildValueSetExpansions,
   type SiteCodeMap,
+  type ValueSetExpansions,
 } from '../cql/value-sets.js';
 import { parseOrThrow, readJsonFile } from '../shared/json-files.js';
 import { checkTrialDefinitions, loadTrials } from '../trials/trial-registry.js';
+import type { Trial } from '../trials/trial.js';
 import { createEligibilityEngine, type EligibilityEngine } from './eligibility-engine.js';
 
 /** The project's `cql/` directory, wherever the code runs from (src/ with tsx, dist/ when built). */
@@ -20,12 +22,19 @@ export interface EngineOptions {
   readonly siteCodes?: SiteCodeMap;
 }
 
+/** What the engine is built from, read and cross-checked once. */
+export interface EngineInputs {
+  readonly elm: ElmLibrarySet;
+  readonly trials: readonly Trial[];
+  readonly valueSets: ValueSetExpansions;
+}
+
 /**
  * Loads and cross-checks everything the engine needs, once, at start-up: ELM, value sets and
  * trial definitions. Throws ConfigurationError when anything is missing or inconsistent.
  * @param options - where the CQL lives and the site code mapping.
  */
-export function loadEligibilityEngine(options: EngineOptions = {}): EligibilityEngine {
+export function loadEngineInputs(options: EngineOptions = {}): EngineInputs {
   const cqlDir = options.cqlDir ?? DEFAULT_CQL_DIR;
   const elm = ElmLibrarySet.load(join(cqlDir, 'elm'));
   const trials = loadTrials(join(cqlDir, 'trials'));
@@ -40,5 +49,14 @@ export function loadEligibilityEngine(options: EngineOptions = {}): EligibilityE
     options.siteCodes ?? [],
     elm.valueSetUrls(),
   );
+  return { elm, trials, valueSets };
+}
+
+/**
+ * The in-process eligibility engine (loadEngineInputs, then createEligibilityEngine).
+ * @param options - where the CQL lives and the site code mapping.
+ */
+export function loadEligibilityEngine(options: EngineOptions = {}): EligibilityEngine {
+  const { trials, elm, valueSets } = loadEngineInputs(options);
   return createEligibilityEngine(trials, elm, valueSets);
 }

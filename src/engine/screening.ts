@@ -19,6 +19,11 @@ export interface TrialResult {
   readonly status: TrialStatus;
   /** For a multi-cohort trial: the cohorts the patient is not ruled out of, best first. */
   readonly cohorts?: readonly string[];
+  /**
+   * The evaluation stopped at the first criterion that ruled the trial out (asked for with
+   * `stopAtIneligible`, as the CDS service does): `criteria` holds only the criteria evaluated.
+   */
+  readonly stoppedEarly?: true;
   readonly criteria: readonly CriterionResult[];
 }
 

@@ -19,6 +19,12 @@ export const CriterionSchema = z
     evidence: z.string().min(1).optional(),
     /** What a clinician can do to resolve an unknown result ("echocardiogram within 8 weeks"). */
     resolve: z.string().min(1).optional(),
+    /**
+     * A criterion most patients fail (the trial's diagnosis): when only the trial's status is
+     * needed (the CDS service), gates are evaluated first and the evaluation stops at the first
+     * criterion that rules the trial out. Never changes a result, only the order of work.
+     */
+    gate: z.literal(true).optional(),
   })
   .strict();
 
@@ -89,6 +95,13 @@ export const TrialSchema = z
           code: 'custom',
           path: ['criteria', index, 'cohort'],
           message: `unknown cohort ${criterion.cohort}`,
+        });
+      }
+      if (criterion.define === undefined && criterion.gate === true) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['criteria', index, 'gate'],
+          message: 'a manual criterion cannot be a gate',
         });
       }
       if (criterion.define === undefined && criterion.evidence !== undefined) {
