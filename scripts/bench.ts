@@ -2,9 +2,11 @@
  * `npm run bench [-- --quick] [-- --workers N] [-- --cwd DIR] [-- --out FILE] [-- --memory-seconds S]`
  *
  * Starts the real service (a child process, `src/main.ts` under tsx, on 127.0.0.1, port 0) and
- * measures patient-view with full prefetch for three records: the SLE demo patient, a
+ * measures patient-view with full prefetch for four records: the SLE demo patient, a
  * Synthea-sized record (the four Synthea bundles of demo/synthea merged into one patient, about
- * 540 resources) and a generated 5,000-resource record (the same resources repeated under new ids).
+ * 540 resources; no lupus, so each trial is ruled out by its gate criteria), the same history in
+ * the SLE demo patient's record (`sle-500`: trials not ruled out are evaluated in full, the
+ * costly case) and a generated 5,000-resource record (the Synthea resources repeated under new ids).
  * For each: median, p95 and p99 latency for sequential requests and at concurrency 10 and 50,
  * requests per second, server CPU time per request (from /proc, workers included) and peak RSS.
  * The floor, measured the same way: a bare node:http server that reads and parses the same body
@@ -161,7 +163,20 @@ function buildWorkloads(): Workload[] {
     resources: synthea.length + 1,
     body: hookRequest(patient, synthea),
   });
-  // 3. 5,000 resources: the same resources repeated under new ids.
+  // 3. The same history in an SLE patient's record: the trials are not ruled out by their gates,
+  //    so every criterion of the trials the patient may qualify for is evaluated (the costly case).
+  const sleId = String(slePatient.id);
+  const sleHistory = [
+    ...sleResources,
+    ...synthea.map((r) => ({ ...retarget(r, sleId), id: `sle-${String(r.id)}` })),
+  ];
+  workloads.push({
+    name: 'sle-500',
+    patientId: sleId,
+    resources: sleHistory.length + 1,
+    body: hookRequest(slePatient, sleHistory),
+  });
+  // 4. 5,000 resources: the same resources repeated under new ids.
   const large: Json[] = [];
   for (let copy = 0; large.length < 4999; copy++) {
     for (const r of synthea) {
