@@ -1,6 +1,6 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
-   cql-execution's DateTime constructor and parse are patched through untyped access. */
-import { DateTime } from 'cql-execution';
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
+   cql-execution's DateTime constructor, parse and add are patched through untyped access. */
+import { Date as CqlDate, DateTime } from 'cql-execution';
 
 /** CQL DateTimes parsed for the patient being evaluated, by FHIR string (cleared per patient). */
 const parsedDateTimes = new Map<string, DateTime | null>();
@@ -85,7 +85,46 @@ export function cacheDateTimeParsing(): void {
   };
 }
 
+/** Results of date arithmetic for the patient being evaluated, by operands (cleared per patient). */
+const sums = new Map<string, any>();
+let dateArithmeticCached = false;
+
+/**
+ * Computes each distinct date addition once per patient (process-wide patch of cql-execution
+ * 3.3.2's `AbstractDate.prototype.add`, once). `Now() - 28 days`, `startAt + 3 months`... go
+ * through luxon (a luxon DateTime built, shifted, converted back), about 5 % of an evaluation, and
+ * the criteria repeat the same additions. The result of `add` depends only on the class (DateTime
+ * or Date), the fields, the offset and the unit; a DateTime without a timezone offset (a Time) is
+ * also shifted by the host's current offset, so it is left to the library. Each call still gets
+ * its own copy (callers may change theirs), or null as the library returns.
+ */
+export function cacheDateArithmetic(): void {
+  if (dateArithmeticCached) return;
+  dateArithmeticCached = true;
+  const abstractDate = Object.getPrototypeOf(DateTime.prototype);
+  const add = abstractDate.add as (this: any, offset: number, field: string) => any;
+  abstractDate.add = function cachedAdd(this: any, offset: number, field: string): any {
+    if (offset === 0 || this.year == null) return add.call(this, offset, field);
+    let key: string;
+    if (this.constructor === DateTime) {
+      if (this.timezoneOffset == null) return add.call(this, offset, field);
+      key = `T${offset}|${field}|${this.year}|${this.month}|${this.day}|${this.hour}|${this.minute}|${this.second}|${this.millisecond}|${this.timezoneOffset}`;
+    } else if (this.constructor === CqlDate) {
+      key = `D${offset}|${field}|${this.year}|${this.month}|${this.day}`;
+    } else {
+      return add.call(this, offset, field);
+    }
+    let sum = sums.get(key);
+    if (sum === undefined) {
+      sum = add.call(this, offset, field);
+      sums.set(key, sum);
+    }
+    return sum === null ? null : sum.copy();
+  };
+}
+
 /** Forgets the DateTimes parsed for the previous patient (call when a new patient is loaded). */
 export function forgetParsedDateTimes(): void {
   parsedDateTimes.clear();
+  sums.clear();
 }

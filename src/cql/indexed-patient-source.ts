@@ -2,7 +2,11 @@
    cql-exec-fhir's records are untyped objects: this adapter is one of the two places that touch them. */
 import type { Bundle } from 'fhir/r4.js';
 import { PatientSource } from 'cql-exec-fhir';
-import { cacheDateTimeParsing, forgetParsedDateTimes } from './cached-date-parsing.js';
+import {
+  cacheDateArithmetic,
+  cacheDateTimeParsing,
+  forgetParsedDateTimes,
+} from './cached-date-parsing.js';
 import { createFastWrappers, type FastWrappers } from './fast-fhir-wrappers.js';
 
 interface CodeLike {
@@ -112,6 +116,7 @@ export class IndexedPatientSource {
     this.byProfile.clear();
     this.byType.clear();
     cacheDateTimeParsing();
+    cacheDateArithmetic();
     forgetParsedDateTimes();
     this.sharedIdentities.clear();
     const seen = new Set<string>();

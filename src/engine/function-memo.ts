@@ -12,6 +12,16 @@ export interface FunctionMemoHolder {
 
 const RESULT = Symbol('result');
 
+/** The memo node below `node` for `key` (created when missing). */
+function step(node: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
+  let next = node.get(key) as Map<unknown, unknown> | undefined;
+  if (next === undefined) {
+    next = new Map();
+    node.set(key, next);
+  }
+  return next;
+}
+
 /**
  * Remembers CQL function results within one patient's evaluation (process-wide patch, once).
  *
@@ -25,7 +35,9 @@ const RESULT = Symbol('result');
  * engine's per-patient contexts) use it; results are shared values, as cached definitions are.
  *
  * The call logic is cql-execution 3.3.2's FunctionRef.exec (overload choice by argument count,
- * then by argument type), unchanged.
+ * then by argument type), with two savings that change no result: the overloads of each arity are
+ * filtered once per function list (the library's list never changes), and the child context that
+ * holds the parameters is built only when the function is evaluated, not for a remembered call.
  */
 export function installFunctionMemo(): void {
   if (installed) return;
@@ -33,20 +45,33 @@ export function installFunctionMemo(): void {
   require('cql-execution');
   const reusable = require('cql-execution/lib/elm/reusable.js');
   const FunctionRef = reusable.FunctionRef as { prototype: any };
+  /** Candidates of each arity, per function list (the ELM's, fixed once the library is built). */
+  const byArity = new WeakMap<object, Map<number, any[]>>();
+  function candidatesOf(functionDefs: any[], arity: number): any[] {
+    let lists = byArity.get(functionDefs);
+    if (lists === undefined) {
+      lists = new Map();
+      byArity.set(functionDefs, lists);
+    }
+    let list = lists.get(arity);
+    if (list === undefined) {
+      list = functionDefs.filter((f: any) => f.parameters.length === arity);
+      lists.set(arity, list);
+    }
+    return list;
+  }
   FunctionRef.prototype.exec = async function exec(this: any, ctx: any): Promise<unknown> {
-    let functionDefs: any[];
-    let childCtx: any;
+    let allDefs: any[];
+    let libCtx: any;
     if (this.library) {
       const lib = ctx.get(this.library);
-      functionDefs = lib ? lib.getFunction(this.name) : undefined;
-      const libCtx = ctx.getLibraryContext(this.library);
-      childCtx = libCtx ? libCtx.childContext() : undefined;
+      allDefs = lib ? lib.getFunction(this.name) : undefined;
+      libCtx = ctx.getLibraryContext(this.library);
     } else {
-      functionDefs = ctx.getFunction(this.name);
-      childCtx = ctx.childContext();
+      allDefs = ctx.getFunction(this.name);
     }
     const args: unknown[] = await this.execArgs(ctx);
-    functionDefs = functionDefs.filter((f: any) => f.parameters.length === args.length);
+    let functionDefs = candidatesOf(allDefs, args.length);
     if (functionDefs.length > 1) {
       functionDefs = functionDefs.filter((f: any) => {
         let match = true;
@@ -69,20 +94,17 @@ export function installFunctionMemo(): void {
       throw new Error('no function with matching signature could be found');
     }
     const functionDef = functionDefs[functionDefs.length - 1];
-    const memo = (childCtx?.rootContext() as FunctionMemoHolder | undefined)?.functionMemo;
+    // The library's child context's root is the library context's root (a child adds only the
+    // parameters): found without building the child, which only a call that is not remembered needs.
+    const root = this.library ? libCtx?.rootContext() : ctx.rootContext();
+    const memo = (root as FunctionMemoHolder | undefined)?.functionMemo;
     let node: Map<unknown, unknown> | undefined;
     if (memo !== undefined) {
-      node = memo;
-      for (const key of [functionDef, ...args]) {
-        let next = node.get(key) as Map<unknown, unknown> | undefined;
-        if (next === undefined) {
-          next = new Map();
-          node.set(key, next);
-        }
-        node = next;
-      }
+      node = step(memo, functionDef);
+      for (let i = 0; i < args.length; i++) node = step(node, args[i]);
       if (node.has(RESULT)) return node.get(RESULT);
     }
+    const childCtx = this.library ? libCtx?.childContext() : ctx.childContext();
     for (let i = 0; i < functionDef.parameters.length; i++) {
       childCtx.set(functionDef.parameters[i].name, args[i]);
     }
