@@ -7,6 +7,7 @@ import { requireClientAuth } from './http/client-auth.js';
 import type { ClientAuthenticator } from './security/client-auth.js';
 import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
+import { cdsServicesBodyParser } from './http/json-body.js';
 import type { Logger } from './http/logger.js';
 import { requestContext } from './http/request-context.js';
 import type { FeedbackStore } from './feedback/feedback-store.js';
@@ -46,13 +47,16 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
 
-  const json = express.json({
-    limit: deps.config.bodyLimit,
-    type: ['application/json', 'application/*+json'],
-  });
   if (deps.authenticator !== undefined)
     app.use('/cds-services', requireClientAuth(deps.authenticator, deps.config.publicBaseUrl));
-  app.use('/cds-services', json);
+  // Hook calls stay raw bytes when a worker can parse them (prefetched-call.ts).
+  app.use(
+    '/cds-services',
+    cdsServicesBodyParser({
+      limit: deps.config.bodyLimit,
+      rawHookCalls: deps.prefetchedCalls !== undefined,
+    }),
+  );
   // Feedback (issue 4) {@link https://cds-hooks.hl7.org/2.0/#feedback}
   if (deps.feedbackStore !== undefined) {
     const serviceIds = new Set(deps.services.map((s) => s.id));

@@ -32,10 +32,11 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
     siteCodes: config.siteCodes,
   };
   // Evaluation off the HTTP thread, on every core (issue 7); ENGINE_WORKERS=0 keeps it in-process.
-  const engine =
+  const pool =
     config.engineWorkers === 0
-      ? loadEligibilityEngine(engineOptions)
+      ? undefined
       : await createEnginePool({ ...engineOptions, size: config.engineWorkers });
+  const engine = pool ?? loadEligibilityEngine(engineOptions);
   const dataSource = new FhirKitDataSource({
     timeoutMs: config.fhirTimeoutMs,
     maxPages: config.fhirMaxPages,
@@ -101,6 +102,8 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
     logger,
     services,
     engine,
+    // With workers, calls with a complete prefetch are parsed and answered there (issue 7).
+    ...(pool !== undefined ? { prefetchedCalls: pool } : {}),
     dataSource,
     newId: randomUUID,
     today,

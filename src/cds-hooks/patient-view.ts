@@ -73,6 +73,16 @@ export interface PatientViewResult {
   };
 }
 
+/** Records which trial each issued card is about, for feedback (issue 4). */
+export function rememberIssuedCards(
+  deps: Pick<PatientViewDeps, 'cardLedger'>,
+  service: ServiceDefinition,
+  hookInstance: string,
+  cards: readonly Card[],
+): void {
+  deps.cardLedger?.remember({ serviceId: service.id, hookInstance, cards: issuedCards(cards) });
+}
+
 /**
  * Answers a patient-view call: prefetch (fetching what is missing), one patient bundle, the
  * eligibility engine, one card per trial the patient may qualify for.
@@ -123,11 +133,7 @@ export async function answerPatientView(
     ...deps.cardOptions,
     userId: request.context.userId,
   });
-  deps.cardLedger?.remember({
-    serviceId: service.id,
-    hookInstance: request.hookInstance,
-    cards: issuedCards(cards),
-  });
+  rememberIssuedCards(deps, service, request.hookInstance, cards);
   return {
     response: { cards },
     summary: {

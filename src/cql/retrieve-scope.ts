@@ -22,7 +22,11 @@ interface RetrieveNode {
   readonly type: 'Retrieve';
   readonly dataType?: string;
   readonly codeProperty?: string;
-  readonly codes?: { readonly type?: string; readonly name?: string; readonly libraryName?: string };
+  readonly codes?: {
+    readonly type?: string;
+    readonly name?: string;
+    readonly libraryName?: string;
+  };
 }
 
 function isRetrieve(value: unknown): value is RetrieveNode {
@@ -94,7 +98,8 @@ export class RetrieveScope {
       for (const retrieve of retrievesOf(elm)) {
         const type = FHIR_TYPE.exec(retrieve.dataType ?? '')?.[1];
         // A retrieve of a model this scope does not know: keep every resource of every type.
-        if (type === undefined) return new RetrieveScope(new Map([['*', { byProperty: undefined }]]));
+        if (type === undefined)
+          return new RetrieveScope(new Map([['*', { byProperty: undefined }]]));
         const current = types.get(type) ?? { byProperty: new Map<string, Set<string>>() };
         types.set(type, current);
         if (current.byProperty === undefined) continue;

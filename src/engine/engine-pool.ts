@@ -37,7 +37,8 @@ import { EngineAbortedError, EngineDeadlineError, EngineOverloadedError } from '
 import { loadEngineInputs, type EngineOptions } from './load-engine.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
 import type { PatientScreening } from './screening.js';
-import type { ScreenRequestMessage, SerializedError, WorkerMessage } from './engine-worker.js';
+import type { SerializedError, WorkerMessage, WorkerRequest } from './engine-worker.js';
+import type { PrefetchedAnswer, PrefetchedCall } from '../cds-hooks/prefetched-call.js';
 
 export interface EnginePoolOptions extends EngineOptions {
   /** Worker threads (default: the available cores). */
@@ -68,6 +69,11 @@ export interface EnginePool extends EligibilityEngine {
     trialIds?: readonly string[],
     options?: ScreenOptions,
   ): Promise<PatientScreening>;
+  /**
+   * Answers a patient-view call from its raw body on a worker (prefetched-call.ts), or says
+   * `fallback`; the same queue, deadlines and errors as `screen`.
+   */
+  answerPrefetched(call: PrefetchedCall, options?: ScreenOptions): Promise<PrefetchedAnswer>;
   stats(): EnginePoolStats;
   close(): Promise<void>;
 }
@@ -75,13 +81,22 @@ export interface EnginePool extends EligibilityEngine {
 export { EngineAbortedError, EngineDeadlineError, EngineOverloadedError };
 export type { ScreenOptions };
 
+/** What a task asks of a worker. */
+type Job =
+  | {
+      readonly kind: 'screen';
+      readonly patient: PatientBundle;
+      readonly asOf: string;
+      readonly trialIds: readonly string[] | undefined;
+      readonly stopAtIneligible: boolean;
+    }
+  | { readonly kind: 'call'; readonly call: PrefetchedCall };
+
 interface Task {
   readonly id: number;
-  readonly patient: PatientBundle;
-  readonly asOf: string;
-  readonly trialIds: readonly string[] | undefined;
-  readonly stopAtIneligible: boolean;
-  readonly resolve: (screening: PatientScreening) => void;
+  readonly job: Job;
+  /** With the worker's answer: a PatientScreening for `screen`, a PrefetchedAnswer for `call`. */
+  readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   timer?: NodeJS.Timeout | undefined;
   signal?: AbortSignal;
@@ -183,14 +198,19 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       const task = queue.shift() as Task;
       slot.task = task;
       task.slot = slot;
-      const message: ScreenRequestMessage = {
-        id: task.id,
-        patientId: task.patient.patientId,
-        bundleJson: JSON.stringify(scope.narrow(task.patient.bundle)),
-        asOf: task.asOf,
-        ...(task.trialIds !== undefined ? { trialIds: task.trialIds } : {}),
-        ...(task.stopAtIneligible ? { stopAtIneligible: true } : {}),
-      };
+      const job = task.job;
+      const message: WorkerRequest =
+        job.kind === 'call'
+          ? { kind: 'call', id: task.id, call: job.call }
+          : {
+              kind: 'screen',
+              id: task.id,
+              patientId: job.patient.patientId,
+              bundleJson: JSON.stringify(scope.narrow(job.patient.bundle)),
+              asOf: job.asOf,
+              ...(job.trialIds !== undefined ? { trialIds: job.trialIds } : {}),
+              ...(job.stopAtIneligible ? { stopAtIneligible: true } : {}),
+            };
       slot.worker.postMessage(message);
     }
   }
@@ -215,6 +235,9 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     if (message.type === 'result') {
       completed++;
       task.resolve(message.screening);
+    } else if (message.type === 'answer') {
+      completed++;
+      task.resolve(message.answer);
     } else {
       failed++;
       task.reject(toError(message.error));
@@ -312,57 +335,64 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     }
   });
 
+  /** Queues a job with its deadline and signal; settles with the worker's answer. */
+  function enqueue(job: Job, screenOptions: ScreenOptions): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      if (closed) {
+        reject(new EngineOverloadedError('the engine pool is closed'));
+        return;
+      }
+      const { signal } = screenOptions;
+      if (signal?.aborted === true) {
+        reject(new EngineAbortedError('the evaluation was cancelled'));
+        return;
+      }
+      if (queue.length >= maxQueue) {
+        reject(new EngineOverloadedError('too many evaluations are waiting'));
+        return;
+      }
+      const task: Task = { id: nextId++, job, resolve, reject };
+      const timeoutMs = screenOptions.timeoutMs ?? options.defaultTimeoutMs;
+      const deadlines = [
+        ...(timeoutMs !== undefined ? [Date.now() + timeoutMs] : []),
+        ...(screenOptions.deadline !== undefined ? [screenOptions.deadline] : []),
+      ];
+      if (deadlines.length > 0) {
+        const wait = Math.max(0, Math.min(...deadlines) - Date.now());
+        task.timer = setTimeout(() => {
+          abandon(task, new EngineDeadlineError('the evaluation passed its deadline'));
+        }, wait);
+        task.timer.unref();
+      }
+      if (signal !== undefined) {
+        task.signal = signal;
+        task.onAbort = () => {
+          abandon(task, new EngineAbortedError('the evaluation was cancelled'));
+        };
+        signal.addEventListener('abort', task.onAbort, { once: true });
+      }
+      queue.push(task);
+      dispatch();
+    });
+  }
+
   return {
     get trials() {
       return trials;
     },
     size,
     screen(patient, asOf, trialIds, screenOptions = {}) {
-      return new Promise<PatientScreening>((resolve, reject) => {
-        if (closed) {
-          reject(new EngineOverloadedError('the engine pool is closed'));
-          return;
-        }
-        const { signal } = screenOptions;
-        if (signal?.aborted === true) {
-          reject(new EngineAbortedError('the evaluation was cancelled'));
-          return;
-        }
-        if (queue.length >= maxQueue) {
-          reject(new EngineOverloadedError('too many evaluations are waiting'));
-          return;
-        }
-        const task: Task = {
-          id: nextId++,
-          patient,
-          asOf,
-          trialIds,
-          stopAtIneligible: screenOptions.stopAtIneligible === true,
-          resolve,
-          reject,
-        };
-        const timeoutMs = screenOptions.timeoutMs ?? options.defaultTimeoutMs;
-        const deadlines = [
-          ...(timeoutMs !== undefined ? [Date.now() + timeoutMs] : []),
-          ...(screenOptions.deadline !== undefined ? [screenOptions.deadline] : []),
-        ];
-        if (deadlines.length > 0) {
-          const wait = Math.max(0, Math.min(...deadlines) - Date.now());
-          task.timer = setTimeout(() => {
-            abandon(task, new EngineDeadlineError('the evaluation passed its deadline'));
-          }, wait);
-          task.timer.unref();
-        }
-        if (signal !== undefined) {
-          task.signal = signal;
-          task.onAbort = () => {
-            abandon(task, new EngineAbortedError('the evaluation was cancelled'));
-          };
-          signal.addEventListener('abort', task.onAbort, { once: true });
-        }
-        queue.push(task);
-        dispatch();
-      });
+      const job: Job = {
+        kind: 'screen',
+        patient,
+        asOf,
+        trialIds,
+        stopAtIneligible: screenOptions.stopAtIneligible === true,
+      };
+      return enqueue(job, screenOptions) as Promise<PatientScreening>;
+    },
+    answerPrefetched(call, screenOptions = {}) {
+      return enqueue({ kind: 'call', call }, screenOptions) as Promise<PrefetchedAnswer>;
     },
     stats() {
       return {

@@ -1,16 +1,24 @@
 /**
  * The worker side of the engine pool (engine-pool.ts): builds the eligibility engine once, then
- * screens one patient per message. Messages carry the normalised bundle as a JSON string (parsed
- * here, off the HTTP thread) and answer with the PatientScreening or a message-only error.
+ * handles one message at a time: a `screen` message carries a normalised bundle as a JSON string
+ * (parsed here, off the HTTP thread) and is answered with the PatientScreening or a message-only
+ * error; a `call` message carries a patient-view call's raw body and is answered with the
+ * PrefetchedAnswer (prefetched-call.ts: the cards, or `fallback` for the HTTP thread).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4.js';
 import { loadEligibilityEngine, type EngineOptions } from './load-engine.js';
 import type { PatientScreening } from './screening.js';
 import type { Trial } from '../trials/trial.js';
+import {
+  answerPrefetchedCall,
+  type PrefetchedAnswer,
+  type PrefetchedCall,
+} from '../cds-hooks/prefetched-call.js';
 
-/** Main thread -> worker. */
+/** Main thread -> worker: screen a normalised record. */
 export interface ScreenRequestMessage {
+  readonly kind: 'screen';
   readonly id: number;
   readonly patientId: string;
   /** JSON of the normalised collection Bundle (PatientBundle.bundle). */
@@ -21,11 +29,21 @@ export interface ScreenRequestMessage {
   readonly stopAtIneligible?: boolean;
 }
 
+/** Main thread -> worker: answer a patient-view call from its raw body (prefetched-call.ts). */
+export interface CallRequestMessage {
+  readonly kind: 'call';
+  readonly id: number;
+  readonly call: PrefetchedCall;
+}
+
+export type WorkerRequest = ScreenRequestMessage | CallRequestMessage;
+
 /** Worker -> main thread. */
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly trials: readonly Trial[] }
   | { readonly type: 'failed'; readonly error: SerializedError }
   | { readonly type: 'result'; readonly id: number; readonly screening: PatientScreening }
+  | { readonly type: 'answer'; readonly id: number; readonly answer: PrefetchedAnswer }
   | {
       readonly type: 'error';
       readonly id: number;
@@ -55,7 +73,13 @@ const port = parentPort;
 if (port === null) throw new Error('engine-worker must run in a worker thread');
 try {
   const engine = loadEligibilityEngine(workerData as EngineOptions);
-  port.on('message', (message: ScreenRequestMessage) => {
+  port.on('message', (message: WorkerRequest) => {
+    if (message.kind === 'call') {
+      void answerPrefetchedCall(message.call, engine).then((answer) => {
+        port.postMessage({ type: 'answer', id: message.id, answer });
+      });
+      return;
+    }
     let bundle: Bundle;
     try {
       bundle = JSON.parse(message.bundleJson) as Bundle;

@@ -1,5 +1,13 @@
 import { Router, type Request, type Response } from 'express';
-import { answerPatientView, type PatientViewDeps } from '../cds-hooks/patient-view.js';
+import {
+  answerPatientView,
+  rememberIssuedCards,
+  type PatientViewDeps,
+  type PatientViewResult,
+} from '../cds-hooks/patient-view.js';
+import type { PrefetchedAnswer, PrefetchedCall } from '../cds-hooks/prefetched-call.js';
+import type { PatientViewRequest } from '../cds-hooks/request.js';
+import { parseJsonBody } from './json-body.js';
 import { NotFoundError } from '../cds-hooks/errors.js';
 import { parsePatientViewRequest } from '../cds-hooks/request.js';
 import { discoveryDocument, type ServiceDefinition } from '../cds-hooks/service-definition.js';
@@ -7,7 +15,21 @@ import { EngineDeadlineError, EngineOverloadedError } from '../engine/engine-err
 import { errorForLog } from './error-handler.js';
 import { locals } from './request-context.js';
 
+/** Answers calls from their raw body off the HTTP thread: the engine pool (engine-pool.ts). */
+export interface PrefetchedCallRunner {
+  answerPrefetched(
+    call: PrefetchedCall,
+    options: { readonly signal?: AbortSignal; readonly deadline?: number },
+  ): Promise<PrefetchedAnswer>;
+}
+
 export interface CdsServicesRouterDeps extends PatientViewDeps {
+  /**
+   * When present, a call's body is read as bytes and first offered to this runner, which answers
+   * calls whose prefetch is complete without the HTTP thread parsing them; any other call comes
+   * back and is answered here as usual.
+   */
+  readonly prefetchedCalls?: PrefetchedCallRunner;
   /**
    * Per hook call (REQUEST_BUDGET_MS): past it the answer is `{"cards": []}`, FHIR reads are
    * cancelled and the evaluation abandoned. Absent: no budget.
@@ -43,12 +65,20 @@ export function cdsServicesRouter(
     const started = locals(res).receivedAt ?? Date.now();
     const service = byId.get(req.params.id as string);
     if (service === undefined) throw new NotFoundError('no CDS service with this id');
-    const request = parsePatientViewRequest(req.body, service.hook);
-    const log = locals(res).log.child({
-      serviceId: service.id,
-      hookInstance: request.hookInstance,
-    });
+    const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
+    const runner = deps.prefetchedCalls;
+    // A call read as bytes is parsed on a worker first (below); any other is parsed now.
+    let request =
+      raw === undefined || runner === undefined
+        ? parsePatientViewRequest(req.body, service.hook)
+        : undefined;
+    let log = locals(res).log.child({ serviceId: service.id });
     locals(res).log = log;
+    const named = (hookInstance: string): void => {
+      log = log.child({ hookInstance });
+      locals(res).log = log;
+    };
+    if (request !== undefined) named(request.hookInstance);
     // Stop fetching and evaluating if the client goes away or the budget runs out.
     const aborter = new AbortController();
     res.on('close', () => {
@@ -68,11 +98,38 @@ export function cdsServicesRouter(
       );
     });
     const client = locals(res).client;
-    const work = answerPatientView(service, request, deps, {
+    const scope = {
       signal: aborter.signal,
       ...(deadline !== undefined ? { deadline } : {}),
       ...(client !== undefined ? { client } : {}),
-    });
+    };
+    // Where the call was parsed and answered, for the log: on a worker straight from its bytes,
+    // or on this thread (no runner, or the worker handed the call back).
+    let answeredBy: 'worker' | 'http-thread' = 'http-thread';
+    const answer = async (): Promise<PatientViewResult> => {
+      if (request === undefined && raw !== undefined && runner !== undefined) {
+        const fast = await runner.answerPrefetched(
+          {
+            service,
+            body: raw,
+            asOf: deps.today(),
+            ...(deps.maxResources !== undefined ? { maxResources: deps.maxResources } : {}),
+            ...(deps.cardOptions !== undefined ? { cardOptions: deps.cardOptions } : {}),
+          },
+          scope,
+        );
+        if (fast.kind === 'answered') {
+          answeredBy = 'worker';
+          named(fast.hookInstance);
+          rememberIssuedCards(deps, service, fast.hookInstance, fast.result.response.cards);
+          return fast.result;
+        }
+        request = parsePatientViewRequest(parseJsonBody(raw), service.hook);
+        named(request.hookInstance);
+      }
+      return answerPatientView(service, request as PatientViewRequest, deps, scope);
+    };
+    const work = answer();
     // The work may settle after the budget answered: its outcome is then only logged.
     work.catch((error: unknown) => {
       if (aborter.signal.reason instanceof BudgetExceeded)
@@ -93,7 +150,7 @@ export function cdsServicesRouter(
         answerEmpty();
         return;
       }
-      log.info(outcome.summary, 'patient-view answered');
+      log.info({ ...outcome.summary, answeredBy }, 'patient-view answered');
       res.json(outcome.response);
     } catch (error) {
       const overrun = deadline !== undefined && Date.now() >= deadline;

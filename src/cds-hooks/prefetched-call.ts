@@ -1,0 +1,80 @@
+/**
+ * A patient-view call answered where the engine runs (an evaluation worker), straight from the
+ * request bytes: parsing the body, validating it, building the record and rendering the cards all
+ * happen off the HTTP thread, which then only moves bytes. It covers the common case, a valid call
+ * whose prefetch holds everything (as EHRs send it). Anything else (a body that is not valid JSON,
+ * an invalid request, a prefetch key that must be fetched from the FHIR server, an evaluation
+ * error) is handed back as `fallback`, and the HTTP thread answers the call the usual way, with
+ * the same errors and the same FHIR reads as if this path did not exist.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CardOptions } from '../cards/render-cards.js';
+import type {
+  FhirQuery,
+  FhirResourceJson,
+  PatientDataSource,
+} from '../fhir/patient-data-source.js';
+import { answerPatientView, type PatientViewResult, type ScreeningEngine } from './patient-view.js';
+import { parsePatientViewRequest } from './request.js';
+import type { ServiceDefinition } from './service-definition.js';
+
+/** A call as the HTTP thread hands it over: the raw body and what answering needs. */
+export interface PrefetchedCall {
+  readonly service: ServiceDefinition;
+  /** The request body as received (JSON, UTF-8). */
+  readonly body: Uint8Array;
+  /** The screening date, YYYY-MM-DD. */
+  readonly asOf: string;
+  readonly maxResources?: number;
+  readonly cardOptions?: CardOptions;
+}
+
+export type PrefetchedAnswer =
+  | {
+      readonly kind: 'answered';
+      readonly hookInstance: string;
+      readonly result: PatientViewResult;
+    }
+  | { readonly kind: 'fallback' };
+
+/** Refuses every read: a call that needs one goes back to the HTTP thread. */
+class PrefetchOnly implements PatientDataSource {
+  asked = false;
+  fetch(_query: FhirQuery): Promise<FhirResourceJson> {
+    this.asked = true;
+    return Promise.reject(new Error('this path does not read from FHIR servers'));
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Answers a call whose prefetch is complete, or says `fallback`.
+ * @param call - the request bytes, the service and the options.
+ * @param engine - the engine of this thread.
+ */
+export async function answerPrefetchedCall(
+  call: PrefetchedCall,
+  engine: ScreeningEngine,
+): Promise<PrefetchedAnswer> {
+  const dataSource = new PrefetchOnly();
+  try {
+    const request = parsePatientViewRequest(
+      JSON.parse(decoder.decode(call.body)) as unknown,
+      call.service.hook,
+    );
+    const result = await answerPatientView(call.service, request, {
+      engine,
+      dataSource,
+      newId: randomUUID,
+      today: () => call.asOf,
+      ...(call.maxResources !== undefined ? { maxResources: call.maxResources } : {}),
+      ...(call.cardOptions !== undefined ? { cardOptions: call.cardOptions } : {}),
+    });
+    if (dataSource.asked) return { kind: 'fallback' };
+    return { kind: 'answered', hookInstance: request.hookInstance, result };
+  } catch {
+    // The HTTP thread redoes the call and reports its error exactly as it always does.
+    return { kind: 'fallback' };
+  }
+}
