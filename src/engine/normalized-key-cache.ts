@@ -1,10 +1,105 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access --
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call --
    cql-execution's internal module is untyped. */
 import { createRequire } from 'node:module';
+import { Date as CqlDate, DateTime } from 'cql-execution';
 import { RESOURCE_IDENTITY } from '../cql/indexed-patient-source.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;
+
+/** Whether `value` is a FHIR resource wrapper (the test the key cache uses). */
+function isWrapper(value: any): boolean {
+  return (
+    value._json !== undefined &&
+    value._typeInfo !== undefined &&
+    typeof value._typeHierarchy === 'function'
+  );
+}
+
+/** The own fields of a DateTime or Date as `name=value` (numbers and nulls only), or undefined. */
+function encodeFields(value: any): string | undefined {
+  if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
+  const parts: string[] = [];
+  for (const name of Object.keys(value).sort()) {
+    const field = encodeValue(value[name]);
+    if (field === undefined || (field !== 'z' && field[0] !== 'n')) return undefined;
+    parts.push(`${JSON.stringify(name)}=${field}`);
+  }
+  return parts.join(',');
+}
+
+/**
+ * A string that two values share exactly when cql-execution 3.3.2's normalised keys of them are
+ * equal (immutable.js `is`), for the values CQL distinct lists are made of here: null (and
+ * undefined, keyed as null), strings, numbers (NaN equal to NaN, 0 to -0, as `is` compares them),
+ * Booleans, lists of these, tuples of these (plain objects, compared as maps of their keys:
+ * the order of the keys does not matter, a missing key differs from a null one), DateTimes and
+ * Dates (their fields, a DateTime moved to offset 0 first, as the library keys it) and resource
+ * wrappers keyed by their identity (normalized-key-cache). Anything else is undefined: the caller
+ * then uses cql-execution's own keys. Each kind has its own tag, as the library's keys of
+ * different kinds never compare equal (a string is not a number, a tuple's key holds
+ * `__instance: Object`, a DateTime's `__instance: DateTime`, an identity key only its mark).
+ */
+function encodeValue(value: any): string | undefined {
+  if (value === null || value === undefined) return 'z';
+  switch (typeof value) {
+    case 'string':
+      return `s${JSON.stringify(value)}`;
+    case 'number':
+      return `n${String(value)}`;
+    case 'boolean':
+      return value ? 'b1' : 'b0';
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  const type: unknown = value.constructor;
+  if (type === Array) {
+    const items: string[] = [];
+    for (const item of value as unknown[]) {
+      const key = encodeValue(item);
+      if (key === undefined) return undefined;
+      items.push(key);
+    }
+    return `[${items.join(',')}]`;
+  }
+  if (type === Object) {
+    if (
+      Object.getOwnPropertySymbols(value).length > 0 ||
+      'length' in value ||
+      '__instance' in value ||
+      '_typeHierarchy' in value ||
+      Symbol.iterator in value ||
+      '@@iterator' in value
+    )
+      return undefined;
+    const parts: string[] = [];
+    for (const name of Object.keys(value).sort()) {
+      const key = encodeValue(value[name]);
+      if (key === undefined) return undefined;
+      parts.push(`${JSON.stringify(name)}:${key}`);
+    }
+    return `{${parts.join(',')}}`;
+  }
+  if (type === DateTime) {
+    const offset: unknown = value.timezoneOffset;
+    const fields = encodeFields(
+      typeof offset === 'number' && offset !== 0 ? value.convertToTimezoneOffset(0) : value,
+    );
+    return fields === undefined ? undefined : `T(${fields})`;
+  }
+  if (type === CqlDate) {
+    if (value._typeHierarchy !== undefined) return undefined;
+    const fields = encodeFields(value);
+    return fields === undefined ? undefined : `D(${fields})`;
+  }
+  if (isWrapper(value)) {
+    const identity: unknown = value[RESOURCE_IDENTITY];
+    return typeof identity === 'string' ? `r${JSON.stringify(identity)}` : undefined;
+  }
+  return undefined;
+}
 
 /**
  * Remembers cql-execution's value key of each FHIR resource wrapper (process-wide, once).
@@ -21,6 +116,13 @@ let installed = false;
  * alone: such a resource is equal to another value exactly when that value wraps the same JSON as
  * the same type (an equal value must have the same `id`, and no other entry has it). The key holds
  * a private object, so it can equal no key cql-execution builds for any other value.
+ *
+ * Distinct lists: cql-execution 3.3.2's `toDistinctList` (list.js; used by `distinct`, `union`,
+ * `except`, `intersect` and by every query without `return all`, which is most `where` queries)
+ * builds an immutable.js key of every element and an immutable Set of them. It is replaced through
+ * the module's exports (every caller reads it there) by the same algorithm over string keys when
+ * every element has one (encodeValue: equal strings exactly when the library's keys are equal);
+ * a list of one element is its own distinct list, and anything else goes to the library.
  */
 export function installNormalizedKeyCache(): void {
   if (installed) return;
@@ -39,13 +141,7 @@ export function installNormalizedKeyCache(): void {
   // cql-execution calls it through the module's exports (`immutableUtil_1.toNormalizedKey`), and
   // so does its own recursion: replacing the export reaches every caller.
   immutableUtil.toNormalizedKey = (value: unknown): unknown => {
-    if (
-      value !== null &&
-      typeof value === 'object' &&
-      (value as any)._json !== undefined &&
-      (value as any)._typeInfo !== undefined &&
-      typeof (value as any)._typeHierarchy === 'function'
-    ) {
+    if (value !== null && typeof value === 'object' && isWrapper(value)) {
       if (keys.has(value)) return keys.get(value);
       const identity = (value as any)[RESOURCE_IDENTITY];
       const key =
@@ -56,5 +152,32 @@ export function installNormalizedKeyCache(): void {
       return key;
     }
     return toNormalizedKey(value);
+  };
+
+  // Distinct lists (`distinct`, `union`, `except`, `intersect`, and every query without
+  // `return all`, mostly a `where` over one or no element) without immutable.js when the elements
+  // allow it: the first of each group of equal elements is kept, in order, as the library keeps it.
+  const list = require('cql-execution/lib/elm/list.js') as {
+    toDistinctList: (values: unknown[]) => unknown[];
+  };
+  const toDistinctList = list.toDistinctList;
+  list.toDistinctList = (values: unknown[]): unknown[] => {
+    if (values.length <= 1) return values.slice();
+    const keys: string[] = [];
+    for (const value of values) {
+      const key = encodeValue(value);
+      if (key === undefined) return toDistinctList(values);
+      keys.push(key);
+    }
+    const seen = new Set<string>();
+    const distinct: unknown[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const key = keys[i] as string;
+      if (!seen.has(key)) {
+        seen.add(key);
+        distinct.push(values[i]);
+      }
+    }
+    return distinct;
   };
 }
