@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    cql-exec-fhir's wrappers and model info are untyped. */
-import { DateTime, Interval } from 'cql-execution';
+import { Code, DateTime, Interval } from 'cql-execution';
 
 /**
  * cql-exec-fhir 2.2.0's `FHIRObject.prototype.get` with a cheaper way to build the wrappers it
@@ -15,7 +15,9 @@ import { DateTime, Interval } from 'cql-execution';
  * values: cql-execution sees no difference (value keys read the enumerable accessors).
  *
  * The property logic (choices, FHIR primitives with `_property` extensions, System types) is the
- * library's, line for line. Pinned to cql-exec-fhir 2.2.0 (package.json); the criterion tests and
+ * library's, line for line. `getCode` (the retrieve's code filter) is the library's too, except
+ * that a plain Coding's Code is built from its JSON rather than through a wrapper per element
+ * (toCode below: the same values). Pinned to cql-exec-fhir 2.2.0 (package.json); the criterion tests and
  * the demo/Synthea comparison guard it.
  */
 export interface FastWrappers {
@@ -23,6 +25,69 @@ export interface FastWrappers {
   readonly get: (this: any, field: string) => any;
   /** `new FHIRObject(json, typeInfo, modelInfo)`. */
   readonly wrap: (json: any, typeInfo: any, modelInfo: any) => any;
+  /** Replaces `FHIRObject.prototype.getCode` (the retrieve's code filter). */
+  readonly getCode: (this: any, field: string) => any;
+}
+
+/** A Coding whose elements are plain JSON values (no `_code`-style extensions), or null. */
+function isPlainCoding(coding: unknown): boolean {
+  if (coding === null || coding === undefined) return true;
+  if (typeof coding !== 'object' || Array.isArray(coding)) return false;
+  const c = coding as Record<string, unknown>;
+  return (
+    c._code === undefined &&
+    c._system === undefined &&
+    c._version === undefined &&
+    c._display === undefined
+  );
+}
+
+/**
+ * cql-exec-fhir's `toCode` of a Coding, from its JSON: for a plain Coding each of
+ * `f.code ? f.code.value : f.code` (and system, version, display) is the JSON value itself (a
+ * missing or null element stays as it is; a present one is wrapped and unwrapped unchanged).
+ */
+function codeOfPlainCoding(coding: any): any {
+  if (coding === null || coding === undefined) return coding;
+  return new Code(coding.code, coding.system, coding.version, coding.display);
+}
+
+/**
+ * cql-exec-fhir 2.2.0's `toCode` (a CodeableConcept, Coding or code wrapper to CQL Codes), reading
+ * plain Codings straight from their JSON instead of through a wrapper per element: the same Codes.
+ * Anything else (extensions on primitives, unexpected shapes) takes the library's path.
+ */
+function toCode(f: any): any {
+  if (f == null) return f;
+  if (Array.isArray(f)) return f.map((c: any) => toCode(c));
+  const typeName = String(f.getTypeInfo().name).replace(/^FHIR\./, '');
+  if (typeName === 'CodeableConcept') {
+    const json = f._json;
+    if (
+      json !== null &&
+      typeof json === 'object' &&
+      json._coding === undefined &&
+      Array.isArray(json.coding) &&
+      (json.coding as unknown[]).every(isPlainCoding)
+    ) {
+      const codings = (json.coding as unknown[]).map(codeOfPlainCoding);
+      return codings.length === 1 ? codings[0] : codings;
+    }
+    if (f.coding == null) return f.coding;
+    const codings = f.coding.map((c: any) => toCode(c));
+    return codings.length === 1 ? codings[0] : codings;
+  } else if (typeName === 'Coding') {
+    if (isPlainCoding(f._json)) return codeOfPlainCoding(f._json);
+    return new Code(
+      f.code ? f.code.value : f.code,
+      f.system ? f.system.value : f.system,
+      f.version ? f.version.value : f.version,
+      f.display ? f.display.value : f.display,
+    );
+  } else if (typeName === 'code') {
+    return f.value;
+  }
+  return undefined;
 }
 
 export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
@@ -240,5 +305,11 @@ export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
     return toFHIRObject(data, typeSpecifier, this._modelInfo, suffix);
   }
 
-  return { get, wrap: newFhirObject };
+  /** cql-exec-fhir 2.2.0's `FHIRObject.prototype.getCode`, with the toCode above. */
+  function getCode(this: any, field: string): any {
+    const code = this.get(field);
+    return code instanceof Code ? code : toCode(code);
+  }
+
+  return { get, wrap: newFhirObject, getCode };
 }

@@ -41,7 +41,8 @@ const patchedModelInfos = new WeakSet<object>();
  * patient and the FHIR JSON is never changed during an evaluation (the engine's input is read-only),
  * so a property's value is the same every time it is read: it is computed once per wrapper.
  * Values handed to cql-execution are shared between reads; cql-execution treats them as immutable
- * values (its operators build new lists, DateTimes and Quantities).
+ * values (its operators build new lists, DateTimes and Quantities). `getCode` (a retrieve's code
+ * filter) reads plain Codings from their JSON (fast-fhir-wrappers.ts).
  */
 function memoizeFhirWrappers(record: any): void {
   let proto = Object.getPrototypeOf(record);
@@ -51,6 +52,7 @@ function memoizeFhirWrappers(record: any): void {
     patchedPrototypes.add(proto);
     fastWrappers = createFastWrappers(proto);
     const get = fastWrappers.get;
+    proto.getCode = fastWrappers.getCode;
     proto.get = function memoizedGet(this: any, field: string): any {
       let memo: Map<string, any> | undefined = this[MEMO];
       if (memo === undefined) {
