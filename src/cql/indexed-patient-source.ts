@@ -22,6 +22,26 @@ interface RetrieveDetailsLike {
 type FindRecords = (profile: string, details?: RetrieveDetailsLike) => any[];
 
 /**
+ * The resources of one type by the `system|code` keys of one code property: `byKey` lists, for each
+ * key, the positions (ascending) of the resources with a coding of that key; `always` the positions
+ * of those any code could match (no codings array, or a coding without a system).
+ */
+interface CodeIndex {
+  readonly byKey: Map<string, number[]>;
+  readonly always: number[];
+}
+
+interface ProfileSlot {
+  readonly classInfo: any;
+  /** The resources of the profile's type, in bundle order. */
+  readonly raw: any[];
+  /** Their wrappers, made when first returned (aligned with raw). */
+  readonly wrapped: any[];
+  /** Code indexes by code property, built on the first retrieve by that property. */
+  readonly indexes: Map<string, CodeIndex>;
+}
+
+/**
  * On a wrapped top-level resource whose `Type/id` is unique in the patient's bundle: that
  * identity and the wrapper's type name (used by the engine's value keys, normalized-key-cache.ts).
  */
@@ -98,7 +118,9 @@ function memoizeFhirWrappers(record: any): void {
  *  - cql-exec-fhir wraps every resource of a type on every retrieve; here each type is wrapped once
  *    and the wrapped records are reused by every retrieve of every trial library;
  *  - a retrieve by value set gets only the records whose raw `code.coding` can match it, so the
- *    engine's own (exact) code check runs on a handful of records, not on all of them.
+ *    engine's own (exact) code check runs on a handful of records, not on all of them; those are
+ *    found from an index of the type's resources by `system|code`, built once per patient and code
+ *    property (a 500-resource record had every Observation's codings checked on every retrieve).
  * Results are identical: the engine still applies its code filter to what is returned.
  */
 export class IndexedPatientSource {
@@ -108,7 +130,7 @@ export class IndexedPatientSource {
   /** The loaded bundle's resources by type, in bundle order. */
   private readonly byType = new Map<string, any[]>();
   /** Per retrieved profile: its class and the wrappers made so far (aligned with byType). */
-  private readonly byProfile = new Map<string, { classInfo: any; wrapped: any[]; raw: any[] }>();
+  private readonly byProfile = new Map<string, ProfileSlot>();
   private readonly codeKeys = new WeakMap<object, ReadonlySet<string>>();
   /** `Type/id` of more than one entry of the loaded bundle. */
   private readonly sharedIdentities = new Set<string>();
@@ -176,25 +198,33 @@ export class IndexedPatientSource {
       const classInfo = modelInfo.findClass(profile);
       if (classInfo == null) return findRecords(profile);
       const raw = this.byType.get(String(classInfo.name).replace(/^FHIR\./, '')) ?? [];
-      slot = { classInfo, raw, wrapped: new Array<any>(raw.length) };
+      slot = { classInfo, raw, wrapped: new Array<any>(raw.length), indexes: new Map() };
       this.byProfile.set(profile, slot);
     }
     const keys = this.keysOf(details?.codes);
     const property = details?.codeProperty;
-    const filter = keys !== undefined && property !== undefined;
     const records: any[] = [];
-    for (let i = 0; i < slot.raw.length; i++) {
-      const json = slot.raw[i];
-      if (filter && !mayMatch(json[property], keys)) continue;
-      let record = slot.wrapped[i];
-      if (record === undefined) {
-        record = wrap(json, slot.classInfo, this.patient._modelInfo);
-        this.markIdentity(record);
-        slot.wrapped[i] = record;
-      }
-      records.push(record);
+    if (keys !== undefined && property !== undefined) {
+      for (const i of candidates(indexOf(slot, property), keys))
+        records.push(this.wrapped(slot, i));
+    } else {
+      for (let i = 0; i < slot.raw.length; i++) records.push(this.wrapped(slot, i));
     }
     return records;
+  }
+
+  private wrapped(slot: ProfileSlot, i: number): any {
+    let record = slot.wrapped[i];
+    if (record === undefined) {
+      record = (fastWrappers as FastWrappers).wrap(
+        slot.raw[i],
+        slot.classInfo,
+        this.patient._modelInfo,
+      );
+      this.markIdentity(record);
+      slot.wrapped[i] = record;
+    }
+    return record;
   }
 
   private markIdentity(record: any): void {
@@ -231,12 +261,69 @@ function isCodeList(
   return Array.isArray(codes);
 }
 
-/** Whether a raw CodeableConcept could match the codes (unknown shapes are kept for the engine to decide). */
-function mayMatch(concept: any, keys: ReadonlySet<string>): boolean {
-  if (concept === null || typeof concept !== 'object' || !Array.isArray(concept.coding))
-    return true;
-  return concept.coding.some(
-    (coding: any) =>
-      typeof coding?.system !== 'string' || keys.has(`${coding.system}|${String(coding.code)}`),
-  );
+/** The code index of a slot's resources by `property`, built once per patient. */
+function indexOf(slot: ProfileSlot, property: string): CodeIndex {
+  let index = slot.indexes.get(property);
+  if (index === undefined) {
+    index = { byKey: new Map(), always: [] };
+    for (let i = 0; i < slot.raw.length; i++) addToIndex(index, i, slot.raw[i]?.[property]);
+    slot.indexes.set(property, index);
+  }
+  return index;
+}
+
+/**
+ * Files position `i` under the keys of a raw CodeableConcept's codings, or under `always` when
+ * any code could match it (unknown shapes and codings without a system are left to the engine).
+ */
+function addToIndex(index: CodeIndex, i: number, concept: any): void {
+  if (concept === null || typeof concept !== 'object' || !Array.isArray(concept.coding)) {
+    index.always.push(i);
+    return;
+  }
+  const codings = concept.coding as any[];
+  if (codings.some((coding: any) => typeof coding?.system !== 'string')) {
+    index.always.push(i);
+    return;
+  }
+  for (const coding of codings) {
+    const key = `${String(coding.system)}|${String(coding.code)}`;
+    let positions = index.byKey.get(key);
+    if (positions === undefined) {
+      positions = [];
+      index.byKey.set(key, positions);
+    }
+    if (positions[positions.length - 1] !== i) positions.push(i);
+  }
+}
+
+/**
+ * The positions, ascending and once each, of the resources that could match one of `keys`: those
+ * with a coding of one of the keys, and those any code could match. The same resources, in the same
+ * order, as testing every resource's codings against the keys.
+ */
+function candidates(index: CodeIndex, keys: ReadonlySet<string>): number[] {
+  let positions: number[] | undefined;
+  let several = false;
+  if (index.byKey.size < keys.size) {
+    for (const [key, list] of index.byKey) {
+      if (!keys.has(key)) continue;
+      several = positions !== undefined;
+      positions = several ? (positions as number[]).concat(list) : list;
+    }
+  } else {
+    for (const key of keys) {
+      const list = index.byKey.get(key);
+      if (list === undefined) continue;
+      several = positions !== undefined;
+      positions = several ? (positions as number[]).concat(list) : list;
+    }
+  }
+  if (index.always.length > 0) {
+    positions = positions === undefined ? index.always : positions.concat(index.always);
+    several = positions !== index.always;
+  }
+  if (positions === undefined) return [];
+  if (!several) return positions;
+  return [...new Set(positions)].sort((a, b) => a - b);
 }
