@@ -361,7 +361,9 @@ export function renderCards(
   context: CardContext,
 ): Card[] {
   const byId = new Map(trials.map((t) => [t.id, t]));
-  const index = indexResources(context.bundle);
+  // Most patients get no card: the bundle is indexed only when there is one to render.
+  let index: ResourceIndex | undefined;
+  const evidenceIndex = (): ResourceIndex => (index ??= indexResources(context.bundle));
   return (
     screening.trials
       .filter((r) => r.status !== 'ineligible')
@@ -382,7 +384,7 @@ export function renderCards(
           a.trial.id.localeCompare(b.trial.id),
       )
       .map(({ result, trial }) =>
-        renderTrialCard(result, trial, screening.patientId, index, context),
+        renderTrialCard(result, trial, screening.patientId, evidenceIndex(), context),
       )
   );
 }

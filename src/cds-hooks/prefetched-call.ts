@@ -46,7 +46,11 @@ class PrefetchOnly implements PatientDataSource {
   }
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+/** The body as express.json() decodes it: UTF-8 (invalid bytes replaced), a leading BOM dropped. */
+function decode(body: Uint8Array): string {
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
 
 /**
  * Answers a call whose prefetch is complete, or says `fallback`.
@@ -60,7 +64,7 @@ export async function answerPrefetchedCall(
   const dataSource = new PrefetchOnly();
   try {
     const request = parsePatientViewRequest(
-      JSON.parse(decoder.decode(call.body)) as unknown,
+      JSON.parse(decode(call.body)) as unknown,
       call.service.hook,
     );
     const result = await answerPatientView(call.service, request, {

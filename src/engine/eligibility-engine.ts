@@ -6,6 +6,7 @@ import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
 import { IndexedPatientSource } from '../cql/indexed-patient-source.js';
+import { RetrieveScope } from '../cql/retrieve-scope.js';
 import { installNormalizedKeyCache } from './normalized-key-cache.js';
 import { installFunctionMemo } from './function-memo.js';
 import { CqlEvaluationError } from '../shared/errors.js';
@@ -186,6 +187,8 @@ export function createEligibilityEngine(
     return { trial, library, gatesFirst };
   });
   const patientSource = new IndexedPatientSource();
+  // Resources no retrieve can return are left out before indexing (retrieve-scope.ts).
+  const scope = RetrieveScope.fromElm(elm, valueSets);
   const queue = new SerialQueue();
 
   async function evaluate(
@@ -200,7 +203,7 @@ export function createEligibilityEngine(
     const executionDateTime = DateTime.parse(`${asOf}T12:00:00.000Z`);
     if (executionDateTime === null) throw new CqlEvaluationError(`invalid evaluation date ${asOf}`);
     const results: TrialResult[] = [];
-    patientSource.load(patient.bundle);
+    patientSource.load(scope.narrow(patient.bundle));
     const record = patientSource.currentPatient();
     // One set of included-library contexts for this patient, shared by every trial.
     const shared = new Map<string, SharedLibraryPatientContext>();

@@ -95,6 +95,7 @@ function apps(fhirAnswers: Record<string, FhirResourceJson> = {}): Pair {
       remember: (call) => {
         remembered.push(...call.cards.map((c) => `${call.hookInstance} ${c.trialId}`));
       },
+      lookup: () => undefined,
     },
   });
   return {
