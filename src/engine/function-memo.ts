@@ -12,8 +12,40 @@ export interface FunctionMemoHolder {
 
 const RESULT = Symbol('result');
 
+/** Where a memo node keeps the nodes of list arguments, by content. */
+const LISTS = Symbol('lists');
+
+/**
+ * The content of a list of strings, finite numbers, Booleans and nulls as a string (JSON: equal
+ * strings exactly for lists of equal values in the same order), or undefined for any other list.
+ */
+function listKey(list: readonly unknown[]): string | undefined {
+  for (const item of list) {
+    if (item === null || typeof item === 'string' || typeof item === 'boolean') continue;
+    if (typeof item === 'number' && Number.isFinite(item)) continue;
+    return undefined;
+  }
+  return JSON.stringify(list);
+}
+
 /** The memo node below `node` for `key` (created when missing). */
 function step(node: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> {
+  if (Array.isArray(key)) {
+    const content = listKey(key);
+    if (content !== undefined) {
+      let lists = node.get(LISTS) as Map<string, Map<unknown, unknown>> | undefined;
+      if (lists === undefined) {
+        lists = new Map();
+        node.set(LISTS, lists);
+      }
+      let next = lists.get(content);
+      if (next === undefined) {
+        next = new Map();
+        lists.set(content, next);
+      }
+      return next;
+    }
+  }
   let next = node.get(key) as Map<unknown, unknown> | undefined;
   if (next === undefined) {
     next = new Map();
@@ -31,8 +63,12 @@ function step(node: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> 
  * evaluation, depends only on its arguments (its library context, the patient, `Now()` and the
  * terminology are fixed), so a call with the same function definition and the same arguments
  * (the same primitive values, or the very same objects: resource wrappers are created once per
- * patient) returns the value it returned before. Only contexts that carry a `functionMemo` (the
- * engine's per-patient contexts) use it; results are shared values, as cached definitions are.
+ * patient) returns the value it returned before. A list of primitive values (strings, numbers,
+ * Booleans, nulls) counts by its content, not by identity: CQL lists are values, and a function
+ * given an equal list returns an equal value (e.g. `IngredientsMatching` of a drug's RxNorm codes
+ * and text, which a record repeats on every prescription). Only contexts that carry a
+ * `functionMemo` (the engine's per-patient contexts) use it; results are shared values, as cached
+ * definitions are.
  *
  * The call logic is cql-execution 3.3.2's FunctionRef.exec (overload choice by argument count,
  * then by argument type), with two savings that change no result: the overloads of each arity are
