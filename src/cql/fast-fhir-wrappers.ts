@@ -15,7 +15,9 @@ import { Code, DateTime, Interval } from 'cql-execution';
  * values: cql-execution sees no difference (value keys read the enumerable accessors).
  *
  * The property logic (choices, FHIR primitives with `_property` extensions, System types) is the
- * library's, line for line. `getCode` (the retrieve's code filter) is the library's too, except
+ * library's, line for line, except that what depends only on the type and the field (the element,
+ * its JSON property and type, the candidate properties of a choice, whether a type is a FHIR
+ * primitive) is worked out once per type and field instead of on every read. `getCode` (the retrieve's code filter) is the library's too, except
  * that a plain Coding's Code is built from its JSON rather than through a wrapper per element
  * (toCode below: the same values). Pinned to cql-exec-fhir 2.2.0 (package.json); the criterion tests and
  * the demo/Synthea comparison guard it.
@@ -146,6 +148,16 @@ export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
     return choiceName === 'SimpleQuantity' ? 'Quantity' : choiceName;
   }
 
+  /** isFHIRPrimitiveOrListOfFHIRPrimitives by type specifier (fixed once the model is loaded). */
+  const primitiveTypes = new WeakMap<object, { modelInfo: any; primitive: boolean }>();
+  function isPrimitiveType(typeSpecifier: any, modelInfo: any): boolean {
+    const known = primitiveTypes.get(typeSpecifier);
+    if (known !== undefined && known.modelInfo === modelInfo) return known.primitive;
+    const primitive = isFHIRPrimitiveOrListOfFHIRPrimitives(typeSpecifier, modelInfo);
+    primitiveTypes.set(typeSpecifier, { modelInfo, primitive });
+    return primitive;
+  }
+
   function isFHIRPrimitiveOrListOfFHIRPrimitives(typeSpecifier: any, modelInfo: any): boolean {
     if (typeSpecifier.isNamed) {
       if (
@@ -182,7 +194,7 @@ export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
     if (value == null && extra == null) {
       return json[property];
     }
-    if (isFHIRPrimitiveOrListOfFHIRPrimitives(typeSpecifier, modelInfo)) {
+    if (isPrimitiveType(typeSpecifier, modelInfo)) {
       const valueArr = typeSpecifier.isList && Array.isArray(value) ? [...value] : [value];
       const extraArr = typeSpecifier.isList && Array.isArray(extra) ? [...extra] : [extra];
       while (valueArr.length > extraArr.length) extraArr.push(undefined);
@@ -258,41 +270,86 @@ export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
     return `${element.name}${choiceName.charAt(0).toUpperCase()}${choiceName.slice(1)}`;
   }
 
-  function get(this: any, field: string): any {
-    if (this._json == null) return this._json;
+  /**
+   * What `get` works out from a wrapper's type and the field name alone (the element, the JSON
+   * property and type of a fixed element or an explicit choice, the candidates of an implicit
+   * choice), once per type and field. Only the choice present in the JSON is decided per wrapper.
+   */
+  interface FieldPlan {
+    readonly suffix: string | undefined;
+    readonly property: string;
+    readonly typeSpecifier: any;
+    /** An implicit choice (`value` of `valueQuantity`...): [property, `_property`, type] each. */
+    readonly choices: readonly (readonly [string, string, any])[] | undefined;
+  }
+  const plansByType = new WeakMap<object, Map<string, FieldPlan>>();
+
+  function planOf(typeInfo: any, field: string): FieldPlan | undefined {
+    let plans = plansByType.get(typeInfo);
+    if (plans === undefined) {
+      plans = new Map();
+      plansByType.set(typeInfo, plans);
+    }
+    let plan = plans.get(field);
+    if (plan !== undefined) return plan;
     const parts = field.split('.');
     const root = parts[0] as string;
     const suffix = parts.length > 1 ? parts.splice(1).join('.') : undefined;
-    const element = this._typeInfo.findElement(root, true);
-    if (typeof element === 'undefined') {
+    const element = typeInfo.findElement(root, true);
+    if (typeof element === 'undefined') return undefined; // the library's error path, every time
+    if (root !== element.name && element.typeSpecifier.isChoice) {
+      plan = {
+        suffix,
+        property: root,
+        typeSpecifier: element.typeSpecifier.choices.find(
+          (c: any) => root === choicePropertyName(element, c),
+        ),
+        choices: undefined,
+      };
+    } else {
+      const choices: [string, string, any][] = [];
+      if (element.typeSpecifier.isChoice) {
+        for (const choice of element.typeSpecifier.choices) {
+          if (choice.isNamed) {
+            const choiceProperty = choicePropertyName(element, choice);
+            choices.push([choiceProperty, `_${choiceProperty}`, choice]);
+          }
+        }
+      }
+      plan = {
+        suffix,
+        property: element.name,
+        typeSpecifier: element.typeSpecifier,
+        choices: element.typeSpecifier.isChoice ? choices : undefined,
+      };
+    }
+    plans.set(field, plan);
+    return plan;
+  }
+
+  function get(this: any, field: string): any {
+    if (this._json == null) return this._json;
+    const plan = planOf(this._typeInfo, field);
+    if (plan === undefined) {
+      const root = field.split('.')[0] as string;
       console.error(`Failed to locate element for ${this._typeInfo.name}.${root}`);
       return undefined;
     }
-    let property: string;
-    let typeSpecifier: any;
-    if (root !== element.name && element.typeSpecifier.isChoice) {
-      property = root;
-      typeSpecifier = element.typeSpecifier.choices.find(
-        (c: any) => property === choicePropertyName(element, c),
-      );
-    } else {
-      property = element.name;
-      typeSpecifier = element.typeSpecifier;
-      if (typeSpecifier.isChoice) {
-        for (const choice of typeSpecifier.choices) {
-          if (choice.isNamed) {
-            const choiceProperty = choicePropertyName(element, choice);
-            if (this._json[choiceProperty] != null || this._json[`_${choiceProperty}`] != null) {
-              property = choiceProperty;
-              typeSpecifier = choice;
-              break;
-            }
-          }
+    const suffix = plan.suffix;
+    let property = plan.property;
+    let typeSpecifier = plan.typeSpecifier;
+    if (plan.choices !== undefined) {
+      for (const [choiceProperty, extension, choice] of plan.choices) {
+        if (this._json[choiceProperty] != null || this._json[extension] != null) {
+          property = choiceProperty;
+          typeSpecifier = choice;
+          break;
         }
       }
     }
     if (typeSpecifier.namespace === 'System') {
       if (suffix != null) {
+        const root = field.split('.')[0] as string;
         console.error(
           `Traversing into CQL system types isn't supported: ${this._typeInfo.name}.${root}.${suffix}.`,
         );
