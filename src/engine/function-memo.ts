@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
    cql-execution's internal modules are untyped. */
 import { createRequire } from 'node:module';
+import { installSyncExpressions } from './sync-expressions.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;
@@ -78,6 +79,8 @@ function step(node: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> 
 export function installFunctionMemo(): void {
   if (installed) return;
   installed = true;
+  // Installed with the memo: the engine's one hook for how expressions execute.
+  installSyncExpressions();
   require('cql-execution');
   const reusable = require('cql-execution/lib/elm/reusable.js');
   const FunctionRef = reusable.FunctionRef as { prototype: any };

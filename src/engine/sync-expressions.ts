@@ -1,0 +1,156 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+   cql-execution's internal modules are untyped. */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+let installed = false;
+
+/**
+ * Evaluates the commonest ELM nodes without a promise (process-wide patch of cql-execution 3.3.2,
+ * once).
+ *
+ * Every node's `execute` is an `async` function around an `async exec`: two promises and two
+ * resumptions per node, even for a literal or a reference to an operand (about half of the nodes
+ * an evaluation runs). Every caller `await`s what `execute` returns (or hands it to
+ * `Promise.all`), which accepts a plain value as well, so these nodes return their value directly:
+ *  - literals (`Literal` and its Boolean, Integer, Decimal, String kinds: the same value; a
+ *    string literal's unescaping is done once per node), `Null`;
+ *  - `OperandRef`, `AliasRef`, `QueryLetRef` (a context look-up);
+ *  - `ExpressionRef` (the definition's cached value, or the definition's own `execute` when it
+ *    is not evaluated yet) and `Property` (when its source is available without waiting);
+ *  - `execArgs`, which waits only for the operands that return a promise.
+ * The logic of each is the library's `exec`, unchanged; an error thrown by it is annotated as the
+ * library's `execute` annotates it (an `AnnotatedError` naming the node, passed on as it is when
+ * it is one already). A node with an ELM local id keeps the library's path (the engine strips
+ * them). Evaluation order is unchanged: operands are evaluated one after another, as before.
+ */
+export function installSyncExpressions(): void {
+  if (installed) return;
+  installed = true;
+  require('cql-execution');
+  const expression = require('cql-execution/lib/elm/expression.js');
+  const literal = require('cql-execution/lib/elm/literal.js');
+  const reusable = require('cql-execution/lib/elm/reusable.js');
+  const query = require('cql-execution/lib/elm/query.js');
+  const structured = require('cql-execution/lib/elm/structured.js');
+  const nullological = require('cql-execution/lib/elm/nullological.js');
+  const { AnnotatedError } = require('cql-execution/lib/util/customErrors.js');
+  const Expression = expression.Expression;
+  const asyncExecute = Expression.prototype.execute as (this: any, ctx: any) => Promise<unknown>;
+
+  function annotated(node: any, ctx: any, error: unknown): unknown {
+    if (error instanceof AnnotatedError) return error;
+    return new AnnotatedError(
+      error,
+      node.constructor.name,
+      node.getRecursiveLibraryIdentifier(ctx),
+      node.localId,
+      node.locator,
+    );
+  }
+
+  /** An `execute` that computes the node's value with `compute` (a value or a promise). */
+  function executeWith(compute: (node: any, ctx: any) => unknown) {
+    return function execute(this: any, ctx: any): unknown {
+      if (this.localId != null) return asyncExecute.call(this, ctx);
+      let value: unknown;
+      try {
+        value = compute(this, ctx);
+      } catch (error) {
+        throw annotated(this, ctx, error);
+      }
+      if (value instanceof Promise)
+        return value.then(undefined, (error: unknown) => {
+          throw annotated(this, ctx, error);
+        });
+      return value;
+    };
+  }
+
+  const literalValue = (node: any): unknown => node.value;
+  for (const kind of ['Literal', 'BooleanLiteral', 'IntegerLiteral', 'DecimalLiteral']) {
+    literal[kind].prototype.execute = executeWith(literalValue);
+  }
+  const UNESCAPED = Symbol('unescaped');
+  literal.StringLiteral.prototype.execute = executeWith((node: any): unknown => {
+    let value = node[UNESCAPED];
+    if (value === undefined) {
+      // StringLiteral.exec: the translator's escaped quotes, undone (the same on every call).
+      value = node.value.replace(/\\'/g, "'").replace(/\\"/g, '"');
+      node[UNESCAPED] = value;
+    }
+    return value;
+  });
+  nullological.Null.prototype.execute = executeWith((): unknown => null);
+
+  reusable.OperandRef.prototype.execute = executeWith((node: any, ctx: any): unknown =>
+    ctx.get(node.name),
+  );
+  const aliasValue = (node: any, ctx: any): unknown =>
+    ctx != null ? ctx.get(node.name) : undefined;
+  query.AliasRef.prototype.execute = executeWith(aliasValue);
+  query.QueryLetRef.prototype.execute = executeWith(aliasValue);
+
+  reusable.ExpressionRef.prototype.execute = executeWith((node: any, ctx: any): unknown => {
+    const context = node.library ? ctx.getLibraryContext(node.library) : ctx;
+    const value = context.get(node.name);
+    return value instanceof Expression ? value.execute(context) : value;
+  });
+
+  // Property.exec after its source is known, line for line.
+  function propertyOf(node: any, obj: any): unknown {
+    let val = getPropertyFromObject(obj, node.path);
+    if (val == null) {
+      const parts = node.path.split('.');
+      let currentObject = obj;
+      for (const part of parts) {
+        const value = getPropertyFromObject(currentObject, part);
+        currentObject = value instanceof Function ? value.call(currentObject) : value;
+      }
+      val = currentObject != null ? currentObject : null;
+    }
+    return val instanceof Function ? val.call(obj) : val;
+  }
+  function getPropertyFromObject(obj: any, path: string): unknown {
+    let val: unknown;
+    if (obj != null) {
+      val = obj[path];
+      if (val === undefined && typeof obj.get === 'function') val = obj.get(path);
+    }
+    return val;
+  }
+  structured.Property.prototype.execute = executeWith((node: any, ctx: any): unknown => {
+    const obj = node.scope != null ? ctx.get(node.scope) : node.source;
+    if (!(obj instanceof Expression)) return propertyOf(node, obj);
+    const source = obj.execute(ctx);
+    if (source instanceof Promise) return source.then((value) => propertyOf(node, value));
+    return propertyOf(node, source);
+  });
+
+  Expression.prototype.execArgs = function execArgs(this: any, ctx: any): unknown {
+    if (this.args != null) {
+      const args = this.args as any[];
+      const values: unknown[] = [];
+      for (let index = 0; index < args.length; index++) {
+        const value = args[index].execute(ctx);
+        if (value instanceof Promise) return remainingArgs(args, index, value, values, ctx);
+        values.push(value);
+      }
+      return values;
+    } else if (this.arg != null) {
+      return this.arg.execute(ctx);
+    }
+    return null;
+  };
+  async function remainingArgs(
+    args: any[],
+    index: number,
+    pending: Promise<unknown>,
+    values: unknown[],
+    ctx: any,
+  ): Promise<unknown[]> {
+    values.push(await pending);
+    for (let i = index + 1; i < args.length; i++) values.push(await args[i].execute(ctx));
+    return values;
+  }
+}
