@@ -7,20 +7,32 @@ import { Code, DateTime, Interval } from 'cql-execution';
  * returns; used by indexed-patient-source.ts (which also remembers each value per wrapper).
  *
  * The library builds every wrapper with its constructor, which walks the type and its base types
- * to collect element names, then defines one accessor per element with a new closure each: that
- * was about a sixth of an evaluation, with the garbage it leaves. Here the element names and the
- * accessor descriptors are computed once per type (the getters are shared, `this.get(name)` as in
- * the library), and a wrapper is `Object.create(FHIRObject.prototype, descriptors)` plus the same
- * three non-enumerable fields. Same prototype, same own properties in the same order, same
- * values: cql-execution sees no difference (value keys read the enumerable accessors).
+ * to collect element names, then defines one own accessor per element with a new closure each.
+ * Even with shared getters, defining an accessor costs about half a microsecond (a 35-element
+ * Observation about 15 us), which was the largest single cost of an evaluation. Here a wrapper is
+ * made "thin": an object holding only its non-enumerable `_json`, whose prototype is one object per
+ * type (below FHIRObject.prototype) carrying `_typeInfo`, `_modelInfo` and the type's accessors,
+ * the getters shared (`this.get(name)` as in the library). Reading an element, `instanceof`,
+ * `constructor`, the type methods: all the same.
+ *
+ * What a thin wrapper lacks is the library's own enumerable properties, which only two things
+ * read: cql-execution's comparison of objects (`equals`, `equivalent` in util/comparison.js
+ * compare `Object.keys`) and its value keys (immutableUtil.js, immutable.js `Seq` of the object).
+ * Both are synchronous and both are entered through module exports, which the engine wraps with
+ * `observe` (indexed-patient-source.ts, normalized-key-cache.ts): the wrappers in the arguments
+ * (inside lists and tuples too), and every wrapper made or read while it runs, are first given
+ * exactly the own properties the library's constructor defines (`materialize`), so these
+ * functions see what they saw before. (cql-execution's `Message` debug output, unused here, would
+ * print a thin wrapper as `{}`.)
  *
  * The property logic (choices, FHIR primitives with `_property` extensions, System types) is the
  * library's, line for line, except that what depends only on the type and the field (the element,
  * its JSON property and type, the candidate properties of a choice, whether a type is a FHIR
- * primitive) is worked out once per type and field instead of on every read. `getCode` (the retrieve's code filter) is the library's too, except
- * that a plain Coding's Code is built from its JSON rather than through a wrapper per element
- * (toCode below: the same values). Pinned to cql-exec-fhir 2.2.0 (package.json); the criterion tests and
- * the demo/Synthea comparison guard it.
+ * primitive) is worked out once per type and field instead of on every read. `getCode` (the
+ * retrieve's code filter) is the library's too, except that a plain Coding's Code is built from
+ * its JSON rather than through a wrapper per element (toCode below: the same values). Pinned to
+ * cql-exec-fhir 2.2.0 and cql-execution 3.3.2 (package.json); the criterion tests and the
+ * demo/Synthea comparison guard it.
  */
 export interface FastWrappers {
   /** Replaces `FHIRObject.prototype.get`. */
@@ -29,6 +41,13 @@ export interface FastWrappers {
   readonly wrap: (json: any, typeInfo: any, modelInfo: any) => any;
   /** Replaces `FHIRObject.prototype.getCode` (the retrieve's code filter). */
   readonly getCode: (this: any, field: string) => any;
+  /**
+   * Runs `action` (a synchronous look at values' own properties: a comparison, a value key) with
+   * the wrappers in `values`, and every wrapper made or read meanwhile, in the library's shape.
+   */
+  readonly observe: <T>(values: readonly unknown[], action: () => T) => T;
+  /** Puts a value just read in the library's shape when an `observe` is running. */
+  readonly settle: (value: unknown) => void;
 }
 
 /** A Coding whose elements are plain JSON values (no `_code`-style extensions), or null. */
@@ -139,9 +158,58 @@ export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
       console.error(`Failed to locate typeInfo for ${String(json)}`);
       return wrapper;
     }
-    const wrapper = Object.create(fhirObjectPrototype);
+    const wrapper = Object.create(typePrototypeOf(typeInfo, modelInfo));
     Object.defineProperty(wrapper, '_json', { value: json, enumerable: false });
-    return Object.defineProperties(wrapper, descriptorsOf(typeInfo, modelInfo));
+    if (observing > 0) materialize(wrapper);
+    return wrapper;
+  }
+
+  /**
+   * Per type, a prototype below FHIRObject.prototype holding the type's accessors (and its
+   * `_typeInfo`, `_modelInfo`): a wrapper is made with its `_json` alone, and reading an element
+   * goes through the same getter as on a wrapper of the library's shape.
+   */
+  const typePrototypes = new WeakMap<object, object>();
+  function typePrototypeOf(typeInfo: any, modelInfo: any): object {
+    let prototype = typePrototypes.get(typeInfo);
+    if (prototype === undefined) {
+      prototype = Object.create(fhirObjectPrototype, descriptorsOf(typeInfo, modelInfo)) as object;
+      typePrototypes.set(typeInfo, prototype);
+    }
+    return prototype;
+  }
+
+  /** Gives a wrapper the library's own properties (once): `_typeInfo`, `_modelInfo`, an accessor per element. */
+  function materialize(wrapper: any): void {
+    if (Object.prototype.hasOwnProperty.call(wrapper, '_typeInfo')) return;
+    Object.defineProperties(wrapper, descriptorsOf(wrapper._typeInfo, wrapper._modelInfo));
+  }
+
+  /** Wrappers in `value` (itself, or inside lists and tuples) materialised. */
+  function materializeIn(value: any): void {
+    if (value === null || typeof value !== 'object') return;
+    if (Array.isArray(value)) {
+      for (const item of value) materializeIn(item);
+    } else if (value instanceof fhirObjectPrototype.constructor) {
+      materialize(value);
+    } else if (value.constructor === Object) {
+      for (const key of Object.keys(value)) materializeIn(value[key]);
+    }
+  }
+
+  /** While above 0, every wrapper made or read is materialised (see observe). */
+  let observing = 0;
+  function observe<T>(values: readonly unknown[], action: () => T): T {
+    for (const value of values) materializeIn(value);
+    observing++;
+    try {
+      return action();
+    } finally {
+      observing--;
+    }
+  }
+  function settle(value: unknown): void {
+    if (observing > 0) materializeIn(value);
   }
 
   function normalizeChoiceName(choiceName: string): string {
@@ -368,5 +436,5 @@ export function createFastWrappers(fhirObjectPrototype: any): FastWrappers {
     return code instanceof Code ? code : toCode(code);
   }
 
-  return { get, wrap: newFhirObject, getCode };
+  return { get, wrap: newFhirObject, getCode, observe, settle };
 }

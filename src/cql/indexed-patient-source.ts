@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    cql-exec-fhir's records are untyped objects: this adapter is one of the two places that touch them. */
 import type { Bundle } from 'fhir/r4.js';
+import { createRequire } from 'node:module';
 import { PatientSource } from 'cql-exec-fhir';
 import {
   cacheDateArithmetic,
@@ -47,6 +48,7 @@ interface ProfileSlot {
  */
 export const RESOURCE_IDENTITY = Symbol('cds-trial-matcher.resourceIdentity');
 
+const require = createRequire(import.meta.url);
 const MEMO = Symbol('cds-trial-matcher.memo');
 /** Cheaper construction of cql-exec-fhir's wrappers (fast-fhir-wrappers.ts), set on first load. */
 let fastWrappers: FastWrappers | undefined;
@@ -72,6 +74,8 @@ function memoizeFhirWrappers(record: any): void {
     patchedPrototypes.add(proto);
     fastWrappers = createFastWrappers(proto);
     const get = fastWrappers.get;
+    const settle = fastWrappers.settle;
+    observeComparisons(fastWrappers);
     proto.getCode = fastWrappers.getCode;
     proto.get = function memoizedGet(this: any, field: string): any {
       let memo: Map<string, any> | undefined = this[MEMO];
@@ -79,10 +83,13 @@ function memoizeFhirWrappers(record: any): void {
         memo = new Map();
         Object.defineProperty(this, MEMO, { value: memo, enumerable: false });
       } else if (memo.has(field)) {
-        return memo.get(field);
+        const known = memo.get(field);
+        settle(known);
+        return known;
       }
       const value = get.call(this, field);
       memo.set(field, value);
+      settle(value);
       return value;
     };
     const typeHierarchy = proto._typeHierarchy as (this: any) => any[];
@@ -110,6 +117,33 @@ function memoizeFhirWrappers(record: any): void {
       return found;
     };
   }
+}
+
+/**
+ * cql-execution 3.3.2 compares objects by their own enumerable keys (`equals` and `equivalent` in
+ * util/comparison.js, and the value keys of immutableUtil.js): wrappers that take part are first
+ * given the library's own properties (fast-fhir-wrappers.ts `observe`). The comparison module's
+ * callers read `equals` and `equivalent` from its exports, so replacing them reaches every caller;
+ * its internal recursion runs inside the observation.
+ */
+function observeComparisons(wrappers: FastWrappers): void {
+  const comparison = require('cql-execution/lib/util/comparison.js') as Record<
+    'equals' | 'equivalent',
+    (a: unknown, b: unknown) => unknown
+  >;
+  for (const name of ['equals', 'equivalent'] as const) {
+    const compare = comparison[name];
+    comparison[name] = (a: unknown, b: unknown): unknown =>
+      wrappers.observe([a, b], () => compare(a, b));
+  }
+}
+
+/**
+ * Runs `action`, a synchronous look at the own properties of `values` (a value key), with FHIR
+ * wrappers in the library's shape (fast-fhir-wrappers.ts).
+ */
+export function observeWrappers<T>(values: readonly unknown[], action: () => T): T {
+  return fastWrappers === undefined ? action() : fastWrappers.observe(values, action);
 }
 
 /**

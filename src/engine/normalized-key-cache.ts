@@ -2,7 +2,7 @@
    cql-execution's internal module is untyped. */
 import { createRequire } from 'node:module';
 import { Date as CqlDate, DateTime } from 'cql-execution';
-import { RESOURCE_IDENTITY } from '../cql/indexed-patient-source.js';
+import { RESOURCE_IDENTITY, observeWrappers } from '../cql/indexed-patient-source.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;
@@ -147,11 +147,11 @@ export function installNormalizedKeyCache(): void {
       const key =
         typeof identity === 'string'
           ? immutable.Map([[identityMark, identity]])
-          : toNormalizedKey(value);
+          : observeWrappers([value], () => toNormalizedKey(value));
       keys.set(value, key);
       return key;
     }
-    return toNormalizedKey(value);
+    return observeWrappers([value], () => toNormalizedKey(value));
   };
 
   // Distinct lists (`distinct`, `union`, `except`, `intersect`, and every query without
