@@ -18,7 +18,9 @@ let installed = false;
  *  - `OperandRef`, `AliasRef`, `QueryLetRef` (a context look-up);
  *  - `ExpressionRef` (the definition's cached value, or the definition's own `execute` when it
  *    is not evaluated yet) and `Property` (when its source is available without waiting);
- *  - `execArgs`, which waits only for the operands that return a promise.
+ *  - `execArgs`, which waits only for the operands that return a promise;
+ *  - a query of one source (`Query.exec` without the cartesian product of one list, which built an
+ *    array per row, and without `Promise.all` around its one source; same steps in the same order).
  * The logic of each is the library's `exec`, unchanged; an error thrown by it is annotated as the
  * library's `execute` annotates it (an `AnnotatedError` naming the node, passed on as it is when
  * it is one already). A node with an ELM local id keeps the library's path (the engine strips
@@ -126,6 +128,51 @@ export function installSyncExpressions(): void {
     if (source instanceof Promise) return source.then((value) => propertyOf(node, value));
     return propertyOf(node, source);
   });
+
+  // Query.exec for a query of one source (nearly all): the library's steps without the cartesian
+  // product of one list (an array per row) and without Promise.all around one source.
+  const list = require('cql-execution/lib/elm/list.js');
+  const { allTrue } = require('cql-execution/lib/util/util.js');
+  const queryExec = query.Query.prototype.exec as (this: any, ctx: any) => Promise<unknown>;
+  query.Query.prototype.exec = async function exec(this: any, ctx: any): Promise<unknown> {
+    if (this.sources.length !== 1) return queryExec.call(this, ctx);
+    const source = await this.sources[0].expression.execute(ctx);
+    if (source == null) return null;
+    const isList = Array.isArray(source);
+    const alias = this.aliases[0];
+    let returnedValues: unknown[] = [];
+    for (const row of isList ? (source as unknown[]) : [source]) {
+      const rctx = ctx.childContext();
+      rctx.set(alias, row);
+      for (const def of this.letClauses) {
+        rctx.set(def.identifier, await def.expression.execute(rctx));
+      }
+      const relations: unknown[] = [];
+      for (const rel of this.relationship) {
+        const childCtx = rctx.childContext();
+        relations.push(await rel.execute(childCtx));
+      }
+      const passed = allTrue(relations) && (this.where ? await this.where.execute(rctx) : true);
+      if (passed) {
+        if (this.returnClause != null) {
+          returnedValues.push(await this.returnClause.expression.execute(rctx));
+        } else if (this.aggregateClause == null) {
+          returnedValues.push(rctx.get(alias));
+        } else {
+          returnedValues.push(rctx.context_values);
+        }
+      }
+    }
+    if (this.isDistinct()) returnedValues = list.toDistinctList(returnedValues);
+    if (this.aggregateClause != null) {
+      returnedValues = await this.aggregateClause.aggregate(returnedValues, ctx);
+    }
+    if (this.sortClause != null) {
+      returnedValues = await this.sortClause.sort(ctx, returnedValues);
+    }
+    if (isList || this.aggregateClause != null) return returnedValues;
+    return returnedValues[0];
+  };
 
   Expression.prototype.execArgs = function execArgs(this: any, ctx: any): unknown {
     if (this.args != null) {
