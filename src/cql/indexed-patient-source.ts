@@ -133,8 +133,11 @@ function observeComparisons(wrappers: FastWrappers): void {
   >;
   for (const name of ['equals', 'equivalent'] as const) {
     const compare = comparison[name];
+    // Two values that are not objects (strings, numbers, nulls: most comparisons) hold no wrapper.
     comparison[name] = (a: unknown, b: unknown): unknown =>
-      wrappers.observe([a, b], () => compare(a, b));
+      (a === null || typeof a !== 'object') && (b === null || typeof b !== 'object')
+        ? compare(a, b)
+        : wrappers.observe([a, b], () => compare(a, b));
   }
 }
 

@@ -151,6 +151,7 @@ export function installNormalizedKeyCache(): void {
       keys.set(value, key);
       return key;
     }
+    if (value === null || typeof value !== 'object') return toNormalizedKey(value);
     return observeWrappers([value], () => toNormalizedKey(value));
   };
 
