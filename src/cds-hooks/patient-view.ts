@@ -19,6 +19,7 @@ import type { ServiceDefinition } from './service-definition.js';
  */
 export interface ScreeningEngine {
   readonly trials: EligibilityEngine['trials'];
+  readonly reads?: EligibilityEngine['reads'];
   screen(
     patient: PatientBundle,
     asOf: string,
@@ -115,11 +116,15 @@ export async function answerPatientView(
       expression: ['context.patientId'],
     });
 
-  const patient = toPatientBundle({
-    resourceType: 'Bundle',
-    type: 'collection',
-    entry: prefetch.resources.map((resource) => ({ resource })),
-  });
+  // Only what the engine can read is normalised and handed over (cards cite only that).
+  const patient = toPatientBundle(
+    {
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: prefetch.resources.map((resource) => ({ resource })),
+    },
+    deps.engine.reads,
+  );
   // Cards are for trials the patient may qualify for: a trial ruled out needs no checklist.
   const screening = await deps.engine.screen(patient, deps.today(), undefined, {
     stopAtIneligible: true,

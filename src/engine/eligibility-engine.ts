@@ -12,6 +12,7 @@ import { installFunctionMemo } from './function-memo.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
+import type { FhirResource } from 'fhir/r4.js';
 import type {
   CriterionResult,
   CriterionResultValue,
@@ -44,6 +45,11 @@ export interface ScreenOptions {
 export interface EligibilityEngine {
   /** The trials this engine evaluates, in order. */
   readonly trials: readonly Trial[];
+  /**
+   * Whether a retrieve of the engine's libraries can return the resource (retrieve-scope.ts): a
+   * caller may leave the others out of the record it hands over, with the same results.
+   */
+  readonly reads?: (resource: FhirResource) => boolean;
   /**
    * Evaluates every trial for one patient.
    * @param patient - the normalised record (see toPatientBundle).
@@ -278,6 +284,7 @@ export function createEligibilityEngine(
 
   return {
     trials,
+    reads: (resource) => scope.keeps(resource),
     screen: (patient, asOf, trialIds, options = {}) => {
       const deadlines = [
         ...(options.timeoutMs !== undefined ? [Date.now() + options.timeoutMs] : []),

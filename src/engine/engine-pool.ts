@@ -381,6 +381,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       return trials;
     },
     size,
+    reads: (resource) => scope.keeps(resource),
     screen(patient, asOf, trialIds, screenOptions = {}) {
       const job: Job = {
         kind: 'screen',

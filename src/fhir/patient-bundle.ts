@@ -149,9 +149,14 @@ function resolveMedication(
  * Turns a Bundle holding one patient's record (collection, searchset, transaction or batch, with
  * `urn:uuid` references as Synthea writes them) into the engine's input. The input is not changed.
  * @param input - parsed JSON that should be a FHIR Bundle.
+ * @param reads - which resources the engine can read (RetrieveScope): the others are left out
+ *   before normalising; the Patient always stays. Default: every resource of ENGINE_RESOURCE_TYPES.
  * @throws InvalidPatientDataError when it is not a Bundle or does not hold exactly one Patient.
  */
-export function toPatientBundle(input: unknown): PatientBundle {
+export function toPatientBundle(
+  input: unknown,
+  reads?: (resource: FhirResource) => boolean,
+): PatientBundle {
   if (!isObject(input) || input.resourceType !== 'Bundle') {
     throw new InvalidPatientDataError('not a FHIR Bundle (resourceType must be "Bundle")');
   }
@@ -187,7 +192,7 @@ export function toPatientBundle(input: unknown): PatientBundle {
     id ??= `entry-${index}`;
     const typedRef = `${resource.resourceType as string}/${id}`;
     if (fullUrl !== undefined) byFullUrl.set(fullUrl, typedRef);
-    resources.push({ ...resource, id });
+    resources.push(resource.id === id ? resource : { ...resource, id });
   });
   if (outcomes > 0) notes.push(`${outcomes} OperationOutcome entries were skipped`);
 
@@ -217,6 +222,12 @@ export function toPatientBundle(input: unknown): PatientBundle {
   const kept: FhirResource[] = [];
   for (const original of resources) {
     if (typeof original.resourceType !== 'string' || !wanted.has(original.resourceType)) continue;
+    if (
+      reads !== undefined &&
+      original.resourceType !== 'Patient' &&
+      !reads(original as unknown as FhirResource)
+    )
+      continue;
     // The input is never changed: copy a resource only when normalisation will change it.
     if (!rewrite && isAlreadyNormal(original)) {
       kept.push(original as unknown as FhirResource);
