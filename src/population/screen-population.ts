@@ -41,7 +41,8 @@ async function screenOne(
 ): Promise<PopulationResult> {
   let patientId: string | undefined;
   try {
-    const patient = toPatientBundle(await item.load(signal));
+    // Only what the engine can read is normalised and handed over (retrieve-scope.ts).
+    const patient = toPatientBundle(await item.load(signal), engine.reads);
     patientId = patient.patientId;
     const screening = await engine.screen(patient, asOf);
     return {
