@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
    cql-execution's internal modules are untyped. */
 import { createRequire } from 'node:module';
-import { installSyncExpressions } from './sync-expressions.js';
+import { installSyncExpressions, syncExecute } from './sync-expressions.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;
@@ -75,6 +75,8 @@ function step(node: Map<unknown, unknown>, key: unknown): Map<unknown, unknown> 
  * then by argument type), with two savings that change no result: the overloads of each arity are
  * filtered once per function list (the library's list never changes), and the child context that
  * holds the parameters is built only when the function is evaluated, not for a remembered call.
+ * A call returns its value without a promise when its arguments and its body need no waiting
+ * (`syncExecute`, as the sync expressions do); the value is remembered once it is known.
  */
 export function installFunctionMemo(): void {
   if (installed) return;
@@ -99,7 +101,7 @@ export function installFunctionMemo(): void {
     }
     return list;
   }
-  FunctionRef.prototype.exec = async function exec(this: any, ctx: any): Promise<unknown> {
+  FunctionRef.prototype.exec = function exec(this: any, ctx: any): unknown {
     let allDefs: any[];
     let libCtx: any;
     if (this.library) {
@@ -109,7 +111,14 @@ export function installFunctionMemo(): void {
     } else {
       allDefs = ctx.getFunction(this.name);
     }
-    const args: unknown[] = await this.execArgs(ctx);
+    const args = this.execArgs(ctx) as unknown[] | Promise<unknown[]>;
+    if (args instanceof Promise) {
+      return args.then((values) => callWith(this, ctx, allDefs, libCtx, values));
+    }
+    return callWith(this, ctx, allDefs, libCtx, args);
+  };
+  FunctionRef.prototype.execute = syncExecute((node: any, ctx: any): unknown => node.exec(ctx));
+  function callWith(ref: any, ctx: any, allDefs: any[], libCtx: any, args: unknown[]): unknown {
     let functionDefs = candidatesOf(allDefs, args.length);
     if (functionDefs.length > 1) {
       functionDefs = functionDefs.filter((f: any) => {
@@ -135,7 +144,7 @@ export function installFunctionMemo(): void {
     const functionDef = functionDefs[functionDefs.length - 1];
     // The library's child context's root is the library context's root (a child adds only the
     // parameters): found without building the child, which only a call that is not remembered needs.
-    const root = this.library ? libCtx?.rootContext() : ctx.rootContext();
+    const root = ref.library ? libCtx?.rootContext() : ctx.rootContext();
     const memo = (root as FunctionMemoHolder | undefined)?.functionMemo;
     let node: Map<unknown, unknown> | undefined;
     if (memo !== undefined) {
@@ -143,12 +152,20 @@ export function installFunctionMemo(): void {
       for (let i = 0; i < args.length; i++) node = step(node, args[i]);
       if (node.has(RESULT)) return node.get(RESULT);
     }
-    const childCtx = this.library ? libCtx?.childContext() : ctx.childContext();
+    const childCtx = ref.library ? libCtx?.childContext() : ctx.childContext();
     for (let i = 0; i < functionDef.parameters.length; i++) {
       childCtx.set(functionDef.parameters[i].name, args[i]);
     }
-    const value = await functionDef.expression.execute(childCtx);
-    node?.set(RESULT, value);
+    const value = functionDef.expression.execute(childCtx);
+    if (node === undefined) return value;
+    const memoNode = node;
+    if (value instanceof Promise) {
+      return value.then((settled) => {
+        memoNode.set(RESULT, settled);
+        return settled;
+      });
+    }
+    memoNode.set(RESULT, value);
     return value;
-  };
+  }
 }

@@ -1,9 +1,40 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    cql-execution's internal modules are untyped. */
 import { createRequire } from 'node:module';
+import { installSyncOperators } from './sync-operators.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;
+
+type Execute = (this: any, ctx: any) => unknown;
+
+/**
+ * Runs a generator that yields the values it waits for (a value, or a promise): it goes on at
+ * once with a value, and after the promise settles with a promise (a rejection rejects the
+ * result, as an `await` in an async function would). The result is a value when nothing had to
+ * be waited for.
+ */
+export function drive<T>(gen: Generator<unknown, T>, input?: unknown): T | Promise<T> {
+  let step = gen.next(input);
+  while (!step.done) {
+    const value = step.value;
+    if (value instanceof Promise) return value.then((settled) => drive(gen, settled));
+    step = gen.next(value);
+  }
+  return step.value;
+}
+let executeWith: ((compute: (node: any, ctx: any) => unknown) => Execute) | undefined;
+
+/**
+ * An `execute` for a node of cql-execution that computes its value with `compute` (a value, or a
+ * promise only when it must wait), with the library's error annotation (installs the sync
+ * expressions when they are not yet).
+ */
+export function syncExecute(compute: (node: any, ctx: any) => unknown): Execute {
+  installSyncExpressions();
+  if (executeWith === undefined) throw new Error('sync expressions are not installed');
+  return executeWith(compute);
+}
 
 /**
  * Evaluates the commonest ELM nodes without a promise (process-wide patch of cql-execution 3.3.2,
@@ -25,6 +56,8 @@ let installed = false;
  * library's `execute` annotates it (an `AnnotatedError` naming the node, passed on as it is when
  * it is one already). A node with an ELM local id keeps the library's path (the engine strips
  * them). Evaluation order is unchanged: operands are evaluated one after another, as before.
+ * The commonest operators follow the same scheme (`sync-operators.ts`), and function calls
+ * (`function-memo.ts`, through `syncExecute`).
  */
 export function installSyncExpressions(): void {
   if (installed) return;
@@ -52,7 +85,7 @@ export function installSyncExpressions(): void {
   }
 
   /** An `execute` that computes the node's value with `compute` (a value or a promise). */
-  function executeWith(compute: (node: any, ctx: any) => unknown) {
+  executeWith = function executeWith(compute: (node: any, ctx: any) => unknown) {
     return function execute(this: any, ctx: any): unknown {
       if (this.localId != null) return asyncExecute.call(this, ctx);
       let value: unknown;
@@ -67,7 +100,7 @@ export function installSyncExpressions(): void {
         });
       return value;
     };
-  }
+  };
 
   const literalValue = (node: any): unknown => node.value;
   for (const kind of ['Literal', 'BooleanLiteral', 'IntegerLiteral', 'DecimalLiteral']) {
@@ -134,45 +167,124 @@ export function installSyncExpressions(): void {
   const list = require('cql-execution/lib/elm/list.js');
   const { allTrue } = require('cql-execution/lib/util/util.js');
   const queryExec = query.Query.prototype.exec as (this: any, ctx: any) => Promise<unknown>;
-  query.Query.prototype.exec = async function exec(this: any, ctx: any): Promise<unknown> {
+  query.Query.prototype.execute = executeWith((node: any, ctx: any): unknown => node.exec(ctx));
+  query.Query.prototype.exec = function exec(this: any, ctx: any): unknown {
     if (this.sources.length !== 1) return queryExec.call(this, ctx);
-    const source = await this.sources[0].expression.execute(ctx);
+    return drive(oneSourceQuery(this, ctx));
+  };
+  function* oneSourceQuery(node: any, ctx: any): Generator<unknown, unknown> {
+    const source = yield node.sources[0].expression.execute(ctx);
     if (source == null) return null;
     const isList = Array.isArray(source);
-    const alias = this.aliases[0];
+    const alias = node.aliases[0];
     let returnedValues: unknown[] = [];
     for (const row of isList ? (source as unknown[]) : [source]) {
       const rctx = ctx.childContext();
       rctx.set(alias, row);
-      for (const def of this.letClauses) {
-        rctx.set(def.identifier, await def.expression.execute(rctx));
+      for (const def of node.letClauses) {
+        rctx.set(def.identifier, yield def.expression.execute(rctx));
       }
       const relations: unknown[] = [];
-      for (const rel of this.relationship) {
+      for (const rel of node.relationship) {
         const childCtx = rctx.childContext();
-        relations.push(await rel.execute(childCtx));
+        relations.push(yield rel.execute(childCtx));
       }
-      const passed = allTrue(relations) && (this.where ? await this.where.execute(rctx) : true);
+      const passed = allTrue(relations) && (node.where ? yield node.where.execute(rctx) : true);
       if (passed) {
-        if (this.returnClause != null) {
-          returnedValues.push(await this.returnClause.expression.execute(rctx));
-        } else if (this.aggregateClause == null) {
+        if (node.returnClause != null) {
+          returnedValues.push(yield node.returnClause.expression.execute(rctx));
+        } else if (node.aggregateClause == null) {
           returnedValues.push(rctx.get(alias));
         } else {
           returnedValues.push(rctx.context_values);
         }
       }
     }
-    if (this.isDistinct()) returnedValues = list.toDistinctList(returnedValues);
-    if (this.aggregateClause != null) {
-      returnedValues = await this.aggregateClause.aggregate(returnedValues, ctx);
+    if (node.isDistinct()) returnedValues = list.toDistinctList(returnedValues);
+    if (node.aggregateClause != null) {
+      returnedValues = yield node.aggregateClause.aggregate(returnedValues, ctx);
     }
-    if (this.sortClause != null) {
-      returnedValues = await this.sortClause.sort(ctx, returnedValues);
+    if (node.sortClause != null) {
+      returnedValues = yield* sortBy(node.sortClause, ctx, returnedValues);
     }
-    if (isList || this.aggregateClause != null) return returnedValues;
+    if (isList || node.aggregateClause != null) return returnedValues;
     return returnedValues[0];
-  };
+  }
+
+  // SortClause.sort: the library's merge sort (util.asyncMergeSort, the same comparisons in the
+  // same order), with ByExpression/ByColumn and ByDirection compared without a promise.
+  function* sortBy(clause: any, ctx: any, values: unknown[]): Generator<unknown, unknown[]> {
+    if (!clause.by) return values;
+    return yield* mergeSort(values, clause.by, ctx);
+  }
+  function* mergeSort(arr: unknown[], by: any[], ctx: any): Generator<unknown, unknown[]> {
+    if (arr.length <= 1) return arr;
+    const midpoint = Math.floor(arr.length / 2);
+    const left = yield* mergeSort(arr.slice(0, midpoint), by, ctx);
+    const right = yield* mergeSort(arr.slice(midpoint), by, ctx);
+    const sorted: unknown[] = [];
+    while (left.length > 0 && right.length > 0) {
+      if ((yield* compareBy(by, ctx, left[0], right[0])) <= 0) {
+        const sortedElem = left.shift();
+        if (sortedElem !== undefined) sorted.push(sortedElem);
+      } else {
+        const sortedElem = right.shift();
+        if (sortedElem !== undefined) sorted.push(sortedElem);
+      }
+    }
+    return [...sorted, ...left, ...right];
+  }
+  function* compareBy(by: any[], ctx: any, a: any, b: any): Generator<unknown, number> {
+    let order = 0;
+    for (const item of by) {
+      order = yield* orderOf(item, ctx, a, b);
+      if (order !== 0) break;
+    }
+    return order;
+  }
+  function* orderOf(item: any, ctx: any, a: any, b: any): Generator<unknown, number> {
+    if (item instanceof query.ByExpression) {
+      // ByExpression.exec (ByColumn is one)
+      const aVal = yield item.expression.execute(ctx.childContext(a));
+      const bVal = yield item.expression.execute(ctx.childContext(b));
+      if (aVal === bVal || (aVal == null && bVal == null)) return 0;
+      if (aVal == null || bVal == null) return aVal == null ? item.low_order : item.high_order;
+      if (aVal.isQuantity && bVal.isQuantity) {
+        return aVal.before(bVal) ? item.low_order : item.high_order;
+      }
+      return aVal < bVal ? item.low_order : item.high_order;
+    }
+    if (item instanceof query.ByDirection) {
+      // ByDirection.exec
+      if (a === b) return 0;
+      if (a.isQuantity && b.isQuantity) return a.before(b) ? item.low_order : item.high_order;
+      return a < b ? item.low_order : item.high_order;
+    }
+    return yield item.exec(ctx, a, b);
+  }
+
+  // IdentifierRef.exec (the translator's reference to a tuple element in a sort), line for line.
+  reusable.IdentifierRef.prototype.execute = executeWith((node: any, ctx: any): unknown => {
+    const lib = node.library ? ctx.get(node.library) : undefined;
+    let val = lib ? lib.get(node.name) : ctx.get(node.name);
+    if (val == null) {
+      const parts = node.name.split('.');
+      val = ctx.get(parts[0]);
+      if (val != null && parts.length > 1) {
+        let currObj = val;
+        for (const part of parts.slice(1)) {
+          let obj;
+          if (currObj != null) {
+            obj = currObj[part];
+            if (obj === undefined && typeof currObj.get === 'function') obj = currObj.get(part);
+          }
+          currObj = obj instanceof Function ? obj.call(currObj) : obj;
+        }
+        val = currObj;
+      }
+    }
+    return val instanceof Function ? val.call(ctx.context_values) : val;
+  });
 
   Expression.prototype.execArgs = function execArgs(this: any, ctx: any): unknown {
     if (this.args != null) {
@@ -200,4 +312,6 @@ export function installSyncExpressions(): void {
     for (let i = index + 1; i < args.length; i++) values.push(await args[i].execute(ctx));
     return values;
   }
+
+  installSyncOperators(executeWith);
 }
