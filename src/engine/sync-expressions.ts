@@ -313,5 +313,5 @@ export function installSyncExpressions(): void {
     return values;
   }
 
-  installSyncOperators(executeWith);
+  installSyncOperators(executeWith, drive);
 }

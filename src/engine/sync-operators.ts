@@ -25,10 +25,16 @@ export function then(value: unknown, f: (value: any) => unknown): unknown {
  *    `SameOrAfter`, `In`;
  *  - types: `As`, `Is`; conditionals: `If`, `Case`;
  *  - lists and structures: `Exists`, `First`, `List`, `Tuple`; strings: `Concatenate`;
- *  - `ExpressionDef` (a definition's value, cached in the root context as the library does).
+ *  - `ExpressionDef` (a definition's value, cached in the root context as the library does);
+ *  - `Retrieve` (the patient source's `findRecords` and the code service's `findValueSet` answer
+ *    without a promise here; a promise from either is waited for, as the library's `await`),
+ *    `ValueSetRef`, `ValueSetDef` without code systems (the library's exec otherwise);
+ *  - `Quantity`, `Instance`, `Now`, `ToDecimal`, `Matches` (the pattern's RegExp built once per
+ *    pattern string: `test` of a RegExp without the g or y flag keeps no state).
  */
 export function installSyncOperators(
   executeWith: (compute: (node: any, ctx: any) => unknown) => (this: any, ctx: any) => unknown,
+  drive: (gen: Generator<unknown, unknown>) => unknown,
 ): void {
   const logical = require('cql-execution/lib/elm/logical.js');
   const nullological = require('cql-execution/lib/elm/nullological.js');
@@ -40,6 +46,7 @@ export function installSyncOperators(
   const structured = require('cql-execution/lib/elm/structured.js');
   const string = require('cql-execution/lib/elm/string.js');
   const reusable = require('cql-execution/lib/elm/reusable.js');
+  const { Expression } = require('cql-execution/lib/elm/expression.js');
   const { ThreeValuedLogic, Uncertainty } = require('cql-execution/lib/datatypes/datatypes.js');
   const { equals } = require('cql-execution/lib/util/comparison.js');
   const { typeIsArray } = require('cql-execution/lib/util/util.js');
@@ -216,4 +223,123 @@ export function installSyncOperators(
       return value;
     }),
   );
+
+  const external = require('cql-execution/lib/elm/external.js');
+  function* retrieve(node: any, ctx: any): Generator<unknown, unknown> {
+    // Object with retrieve information to pass back to patient source
+    const retrieveDetails: Record<string, any> = {
+      datatype: node.datatype,
+      ...(node.codeProperty ? { codeProperty: node.codeProperty } : {}),
+      ...(node.dateProperty ? { dateProperty: node.dateProperty } : {}),
+    };
+    if (node.codes) {
+      const executedCodes: any = yield node.codes.execute(ctx);
+      if (executedCodes == null) return [];
+      if (typeIsArray(executedCodes)) {
+        retrieveDetails.codes = executedCodes;
+      } else {
+        // util.resolveValueSet
+        const vsExpansion = yield ctx.codeService.findValueSet(
+          executedCodes.id,
+          executedCodes.version,
+        );
+        if (!vsExpansion) {
+          throw new Error(
+            `Unable to resolve expected valueset with id ${String(executedCodes.id)} and version ${String(executedCodes.version)}`,
+          );
+        }
+        retrieveDetails.codes = vsExpansion;
+      }
+    }
+    if (node.dateRange) retrieveDetails.dateRange = yield node.dateRange.execute(ctx);
+    if (node.templateId) retrieveDetails.templateId = node.templateId;
+    let records: any = yield ctx.findRecords(
+      node.templateId != null ? node.templateId : node.datatype,
+      retrieveDetails,
+    );
+    if (retrieveDetails.codes) {
+      records = records.filter((r: unknown) =>
+        node.recordMatchesCodesOrVS(r, retrieveDetails.codes),
+      );
+    }
+    if (retrieveDetails.dateRange && node.dateProperty) {
+      records = records.filter((r: any) =>
+        retrieveDetails.dateRange?.includes(r.getDateOrInterval(node.dateProperty)),
+      );
+    }
+    if (Array.isArray(records)) ctx.evaluatedRecords.push(...records);
+    else ctx.evaluatedRecords.push(records);
+    return records;
+  }
+  external.Retrieve.prototype.execute = executeWith((node: any, ctx: any): unknown =>
+    drive(retrieve(node, ctx)),
+  );
+
+  const clinical = require('cql-execution/lib/elm/clinical.js');
+  const DT = require('cql-execution/lib/datatypes/datatypes.js');
+  clinical.ValueSetRef.prototype.execute = executeWith((node: any, ctx: any): unknown => {
+    const valueset = ctx.getValueSet(node.name, node.libraryName);
+    return valueset instanceof Expression ? valueset.execute(ctx) : valueset;
+  });
+  const valueSetDefExec = clinical.ValueSetDef.prototype.exec as (this: any, ctx: any) => unknown;
+  clinical.ValueSetDef.prototype.execute = executeWith((node: any, ctx: any): unknown =>
+    node.codesystems
+      ? valueSetDefExec.call(node, ctx)
+      : new DT.CQLValueSet(node.id, node.version, node.name, undefined),
+  );
+
+  const quantity = require('cql-execution/lib/elm/quantity.js');
+  quantity.Quantity.prototype.execute = executeWith(
+    (node: any): unknown => new DT.Quantity(node.value, node.unit),
+  );
+  const instance = require('cql-execution/lib/elm/instance.js');
+  function* instanceOf(node: any, ctx: any): Generator<unknown, unknown> {
+    const obj: Record<string, any> = {};
+    for (const el of node.element) {
+      obj[el.name] = yield el.value != null ? el.value.execute(ctx) : undefined;
+    }
+    switch (node.classType) {
+      case '{urn:hl7-org:elm-types:r1}Quantity':
+        return new DT.Quantity(obj.value, obj.unit);
+      case '{urn:hl7-org:elm-types:r1}Code':
+        return new DT.Code(obj.code, obj.system, obj.version, obj.display);
+      case '{urn:hl7-org:elm-types:r1}Concept':
+        return new DT.Concept(obj.codes, obj.display);
+      default:
+        return obj;
+    }
+  }
+  instance.Instance.prototype.execute = executeWith((node: any, ctx: any): unknown =>
+    drive(instanceOf(node, ctx)),
+  );
+
+  const datetime = require('cql-execution/lib/elm/datetime.js');
+  datetime.Now.prototype.execute = executeWith((_node: any, ctx: any): unknown =>
+    ctx.getExecutionDateTime(),
+  );
+  const { limitDecimalPrecision, isValidDecimal } = require('cql-execution/lib/util/math.js');
+  type.ToDecimal.prototype.execute = fromArgs((_node, arg) => {
+    if (arg != null) {
+      if (arg.isUncertainty) {
+        const low = limitDecimalPrecision(parseFloat(arg.low.toString()));
+        const high = limitDecimalPrecision(parseFloat(arg.high.toString()));
+        return new Uncertainty(low, high);
+      }
+      const decimal = limitDecimalPrecision(parseFloat(arg.toString()));
+      if (isValidDecimal(decimal)) return decimal;
+    }
+    return null;
+  });
+  const patterns = new Map<string, RegExp>();
+  string.Matches.prototype.execute = fromArgs((_node, [text, pattern]) => {
+    if (text == null || pattern == null) return null;
+    let regex = patterns.get(pattern);
+    if (regex === undefined) {
+      // the patterns are the libraries' own (a few dozen); bounded all the same
+      if (patterns.size >= 1000) patterns.clear();
+      regex = new RegExp('^' + String(pattern) + '$');
+      patterns.set(pattern, regex);
+    }
+    return regex.test(text);
+  });
 }
