@@ -228,19 +228,25 @@ export function createEligibilityEngine(
           shared,
           functionMemo,
         );
-        const valueOf = (name: string): Promise<unknown> => {
+        // Most definitions answer without a promise (sync-expressions.ts): await only promises.
+        const valueOf = (name: string): unknown => {
           checkpoint();
-          return library.expressions[name].execute(context) as Promise<unknown>;
+          return library.expressions[name].execute(context);
         };
         for (const criterion of gatesFirst) {
           if (stopAtIneligible && open.size === 0) break;
+          let value = criterion.define === undefined ? undefined : valueOf(criterion.define);
+          if (value instanceof Promise) value = await value;
           const result =
             criterion.define === undefined
               ? 'manual'
-              : toResultValue(await valueOf(criterion.define), trial.id, criterion.define);
+              : toResultValue(value, trial.id, criterion.define);
           const evidence = new Set<string>();
-          if (criterion.evidence !== undefined && result !== 'manual')
-            collectEvidence(await valueOf(criterion.evidence), evidence);
+          if (criterion.evidence !== undefined && result !== 'manual') {
+            let found = valueOf(criterion.evidence);
+            if (found instanceof Promise) found = await found;
+            collectEvidence(found, evidence);
+          }
           byCriterion.set(criterion, {
             id: criterion.id,
             ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
