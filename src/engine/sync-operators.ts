@@ -27,10 +27,13 @@ export function then(value: unknown, f: (value: any) => unknown): unknown {
  *  - lists and structures: `Exists`, `First`, `List`, `Tuple`; strings: `Concatenate`;
  *  - `ExpressionDef` (a definition's value, cached in the root context as the library does);
  *  - `Retrieve` (the patient source's `findRecords` and the code service's `findValueSet` answer
- *    without a promise here; a promise from either is waited for, as the library's `await`),
- *    `ValueSetRef`, `ValueSetDef` without code systems (the library's exec otherwise);
+ *    without a promise here; a promise from either is waited for, as the library's `await`), and
+ *    the contexts' `findRecords` (the library's, without `async`: a value when the source gives one),
+ *    `ValueSetRef`, `ValueSetDef`, `CodeSystemDef`;
  *  - `Quantity`, `Instance`, `Now`, `ToDecimal`, `Matches` (the pattern's RegExp built once per
- *    pattern string: `test` of a RegExp without the g or y flag keeps no state).
+ *    pattern string: `test` of a RegExp without the g or y flag keeps no state);
+ *  - arithmetic: `Add`, `Subtract`, `Multiply`, `Divide` (the library's reducers, uncertainties
+ *    and overflow check included); `Union`, `Flatten`, `AllTrue`.
  */
 export function installSyncOperators(
   executeWith: (compute: (node: any, ctx: any) => unknown) => (this: any, ctx: any) => unknown,
@@ -281,12 +284,23 @@ export function installSyncOperators(
     const valueset = ctx.getValueSet(node.name, node.libraryName);
     return valueset instanceof Expression ? valueset.execute(ctx) : valueset;
   });
-  const valueSetDefExec = clinical.ValueSetDef.prototype.exec as (this: any, ctx: any) => unknown;
-  clinical.ValueSetDef.prototype.execute = executeWith((node: any, ctx: any): unknown =>
-    node.codesystems
-      ? valueSetDefExec.call(node, ctx)
-      : new DT.CQLValueSet(node.id, node.version, node.name, undefined),
+  clinical.CodeSystemDef.prototype.execute = executeWith(
+    (node: any): unknown => new DT.CodeSystem(node.id, node.version, node.name),
   );
+  // ValueSetDef.exec: its code systems (CodeSystemRef.exec: the definition's value), then the value set.
+  clinical.ValueSetDef.prototype.execute = executeWith((node: any, ctx: any): unknown => {
+    const valueSetOf = (codeSystems: unknown) =>
+      new DT.CQLValueSet(node.id, node.version, node.name, codeSystems);
+    if (!node.codesystems) return valueSetOf(undefined);
+    const codeSystems: unknown[] = [];
+    let pending = false;
+    for (const csRef of node.codesystems as any[]) {
+      const value = ctx.getCodeSystem(csRef.name, csRef.libraryName).execute(ctx);
+      if (value instanceof Promise) pending = true;
+      codeSystems.push(value);
+    }
+    return pending ? Promise.all(codeSystems).then(valueSetOf) : valueSetOf(codeSystems);
+  });
 
   const quantity = require('cql-execution/lib/elm/quantity.js');
   quantity.Quantity.prototype.execute = executeWith(
@@ -342,4 +356,124 @@ export function installSyncOperators(
     }
     return regex.test(text);
   });
+
+  const arithmetic = require('cql-execution/lib/elm/arithmetic.js');
+  const quantityType = require('cql-execution/lib/datatypes/quantity.js');
+  const MathUtil = require('cql-execution/lib/util/math.js');
+  /** The library's arithmetic exec: null operand -> null, reduce, overflow -> null. */
+  function arithmeticOf(reducer: (x: any, y: any) => unknown) {
+    return fromArgs((_node, args) => {
+      if (args == null || args.some((x: unknown) => x == null)) return null;
+      const value = (args as any[]).reduce(reducer);
+      return MathUtil.overflowsOrUnderflows(value) ? null : value;
+    });
+  }
+  /** Both operands uncertain when one is (the library's first step in each reducer). */
+  function bothUncertain(x: any, y: any): [any, any] {
+    if (x.isUncertainty && !y.isUncertainty) return [x, new Uncertainty(y, y)];
+    if (y.isUncertainty && !x.isUncertainty) return [new Uncertainty(x, x), y];
+    return [x, y];
+  }
+  const isTemporalOrQuantity = (v: any): boolean =>
+    v.isQuantity || v.isDateTime || v.isDate || (v.isTime && v.isTime());
+  arithmetic.Add.prototype.execute = arithmeticOf((a, b) => {
+    const [x, y] = bothUncertain(a, b);
+    if (isTemporalOrQuantity(x)) return quantityType.doAddition(x, y);
+    if (x.isUncertainty && y.isUncertainty) {
+      if (isTemporalOrQuantity(x.low)) {
+        return new Uncertainty(
+          quantityType.doAddition(x.low, y.low),
+          quantityType.doAddition(x.high, y.high),
+        );
+      }
+      // numbers here (the library's `+` on whatever the operands are; a cast changes nothing at run time)
+      return new Uncertainty(
+        (x.low as number) + (y.low as number),
+        (x.high as number) + (y.high as number),
+      );
+    }
+    return (x as number) + (y as number);
+  });
+  arithmetic.Subtract.prototype.execute = arithmeticOf((a, b) => {
+    const [x, y] = bothUncertain(a, b);
+    if (x.isQuantity || x.isDateTime || x.isDate) return quantityType.doSubtraction(x, y);
+    if (x.isUncertainty && y.isUncertainty) {
+      if (x.low.isQuantity || x.low.isDateTime || x.low.isDate) {
+        return new Uncertainty(
+          quantityType.doSubtraction(x.low, y.high),
+          quantityType.doSubtraction(x.high, y.low),
+        );
+      }
+      return new Uncertainty(x.low - y.high, x.high - y.low);
+    }
+    return x - y;
+  });
+  arithmetic.Multiply.prototype.execute = arithmeticOf((a, b) => {
+    const [x, y] = bothUncertain(a, b);
+    if (x.isQuantity || y.isQuantity) return quantityType.doMultiplication(x, y);
+    if (x.isUncertainty && y.isUncertainty) {
+      if (x.low.isQuantity) {
+        return new Uncertainty(
+          quantityType.doMultiplication(x.low, y.low),
+          quantityType.doMultiplication(x.high, y.high),
+        );
+      }
+      return new Uncertainty(x.low * y.low, x.high * y.high);
+    }
+    return x * y;
+  });
+  arithmetic.Divide.prototype.execute = arithmeticOf((a, b) => {
+    const [x, y] = bothUncertain(a, b);
+    if (x.isQuantity) return quantityType.doDivision(x, y);
+    if (x.isUncertainty && y.isUncertainty) {
+      if (x.low.isQuantity) {
+        return new Uncertainty(
+          quantityType.doDivision(x.low, y.high),
+          quantityType.doDivision(x.high, y.low),
+        );
+      }
+      return new Uncertainty(x.low / y.high, x.high / y.low);
+    }
+    return x / y;
+  });
+
+  // Union: its exec after the operands are known (the library's, unchanged, for lists and intervals).
+  const unionExec = overloaded.Union.prototype.exec as (this: any, ctx: any) => Promise<unknown>;
+  overloaded.Union.prototype.execute = fromArgs((node, [a, b], ctx) => {
+    if (a == null && b == null) return node.listTypeArgs() ? [] : null;
+    if (a == null || b == null) {
+      const notNull = a || b;
+      return typeIsArray(notNull) ? notNull : null;
+    }
+    if (typeIsArray(a)) return list.doUnion(a, b);
+    return unionExec.call(withArgs(node, [a, b]), ctx);
+  });
+  list.Flatten.prototype.execute = fromArgs((_node, arg) =>
+    typeIsArray(arg) && arg.every((x: unknown) => typeIsArray(x))
+      ? arg.reduce((x: unknown[], y: unknown[]) => x.concat(y), [])
+      : arg,
+  );
+  const aggregate = require('cql-execution/lib/elm/aggregate.js');
+  const { allTrue, removeNulls } = require('cql-execution/lib/util/util.js');
+  aggregate.AllTrue.prototype.execute = executeWith((node: any, ctx: any): unknown =>
+    then(node.source.execute(ctx), (items) => (items == null ? true : allTrue(removeNulls(items)))),
+  );
+
+  // Context.findRecords and PatientContext.findRecords are `async` around the patient source's
+  // answer (the engine's indexed source answers at once): the same calls, without the promise.
+  const runtime = require('cql-execution/lib/runtime/context.js');
+  runtime.Context.prototype.findRecords = function findRecords(
+    this: any,
+    profile: unknown,
+    retrieveDetails: unknown,
+  ): unknown {
+    return this.parent && this.parent.findRecords(profile, retrieveDetails);
+  };
+  runtime.PatientContext.prototype.findRecords = function findRecords(
+    this: any,
+    profile: unknown,
+    retrieveDetails: unknown,
+  ): unknown {
+    return this.patient && this.patient.findRecords(profile, retrieveDetails);
+  };
 }
