@@ -33,7 +33,8 @@ export function then(value: unknown, f: (value: any) => unknown): unknown {
  *  - `Quantity`, `Instance`, `Now`, `ToDecimal`, `Matches` (the pattern's RegExp built once per
  *    pattern string: `test` of a RegExp without the g or y flag keeps no state);
  *  - arithmetic: `Add`, `Subtract`, `Multiply`, `Divide` (the library's reducers, uncertainties
- *    and overflow check included); `Union`, `Flatten`, `AllTrue`.
+ *    and overflow check included); `Union`, `Flatten`, `AllTrue`; `Lower`, `PositionOf`, `Combine`,
+ *    `SingletonFrom`.
  */
 export function installSyncOperators(
   executeWith: (compute: (node: any, ctx: any) => unknown) => (this: any, ctx: any) => unknown,
@@ -476,4 +477,30 @@ export function installSyncOperators(
   ): unknown {
     return this.patient && this.patient.findRecords(profile, retrieveDetails);
   };
+
+  string.Lower.prototype.execute = fromArgs((_node, arg) =>
+    arg != null ? arg.toLowerCase() : null,
+  );
+  string.PositionOf.prototype.execute = executeWith((node: any, ctx: any): unknown =>
+    then(node.pattern.execute(ctx), (pattern) =>
+      then(node.string.execute(ctx), (text) =>
+        pattern == null || text == null ? null : text.indexOf(pattern),
+      ),
+    ),
+  );
+  string.Combine.prototype.execute = executeWith((node: any, ctx: any): unknown =>
+    then(node.source.execute(ctx), (source) =>
+      then(node.separator != null ? node.separator.execute(ctx) : '', (separator) => {
+        if (source == null) return null;
+        const filteredArray = source.filter((x: unknown) => x != null);
+        return filteredArray.length === 0 ? null : filteredArray.join(separator);
+      }),
+    ),
+  );
+  list.SingletonFrom.prototype.execute = fromArgs((_node, arg) => {
+    if (arg != null && arg.length > 1) {
+      throw new Error("IllegalArgument: 'SingletonFrom' requires a 0 or 1 arg array");
+    }
+    return arg != null && arg.length === 1 ? arg[0] : null;
+  });
 }
