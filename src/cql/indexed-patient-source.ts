@@ -8,6 +8,7 @@ import {
   cacheDateTimeParsing,
   forgetParsedDateTimes,
 } from './cached-date-parsing.js';
+import { codingKeys } from './coding-keys.js';
 import { createFastWrappers, type FastWrappers } from './fast-fhir-wrappers.js';
 
 interface CodeLike {
@@ -313,18 +314,13 @@ function indexOf(slot: ProfileSlot, property: string): CodeIndex {
  * Files position `i` under the keys of a raw CodeableConcept's codings, or under `always` when
  * any code could match it (unknown shapes and codings without a system are left to the engine).
  */
-function addToIndex(index: CodeIndex, i: number, concept: any): void {
-  if (concept === null || typeof concept !== 'object' || !Array.isArray(concept.coding)) {
+function addToIndex(index: CodeIndex, i: number, concept: unknown): void {
+  const keys = codingKeys(concept);
+  if (keys === undefined) {
     index.always.push(i);
     return;
   }
-  const codings = concept.coding as any[];
-  if (codings.some((coding: any) => typeof coding?.system !== 'string')) {
-    index.always.push(i);
-    return;
-  }
-  for (const coding of codings) {
-    const key = `${String(coding.system)}|${String(coding.code)}`;
+  for (const key of keys) {
     let positions = index.byKey.get(key);
     if (positions === undefined) {
       positions = [];

@@ -8,6 +8,7 @@
  */
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4.js';
 import type { ElmLibrary, ElmLibrarySet } from './elm-library-set.js';
+import { codingKeys } from './coding-keys.js';
 import type { ValueSetExpansions } from './value-sets.js';
 
 const FHIR_TYPE = /^\{http:\/\/hl7\.org\/fhir\}(.+)$/;
@@ -71,20 +72,6 @@ function valueSetUrl(
   return owner.library.valueSets?.def?.find((d) => d.name === ref.name)?.id;
 }
 
-/**
- * Whether a raw CodeableConcept can match any of `keys` (`system|code`). A shape the check does not
- * understand, or a coding without a system, may match: it is kept for the engine to decide.
- */
-export function mayMatchCodes(concept: unknown, keys: ReadonlySet<string>): boolean {
-  if (concept === null || typeof concept !== 'object') return true;
-  const coding = (concept as { coding?: unknown }).coding;
-  if (!Array.isArray(coding)) return true;
-  return coding.some((c: unknown) => {
-    const { system, code } = (c ?? {}) as { system?: unknown; code?: unknown };
-    return typeof system !== 'string' || keys.has(`${system}|${String(code)}`);
-  });
-}
-
 export class RetrieveScope {
   private constructor(private readonly types: ReadonlyMap<string, TypeScope>) {}
 
@@ -130,8 +117,8 @@ export class RetrieveScope {
     if (scope === undefined) return false;
     if (scope.byProperty === undefined) return true;
     for (const [property, keys] of scope.byProperty) {
-      if (mayMatchCodes((resource as unknown as Record<string, unknown>)[property], keys))
-        return true;
+      const own = codingKeys((resource as unknown as Record<string, unknown>)[property]);
+      if (own === undefined || own.some((key) => keys.has(key))) return true;
     }
     return false;
   }
