@@ -46,8 +46,8 @@ class PrefetchOnly implements PatientDataSource {
   }
 }
 
-/** The body as express.json() decodes it: UTF-8 (invalid bytes replaced), a leading BOM dropped. */
-function decode(body: Uint8Array): string {
+/** A JSON body as express.json() decodes it: UTF-8 (invalid bytes replaced), a leading BOM dropped. */
+export function decodeJsonBody(body: Uint8Array): string {
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
@@ -64,7 +64,7 @@ export async function answerPrefetchedCall(
   const dataSource = new PrefetchOnly();
   try {
     const request = parsePatientViewRequest(
-      JSON.parse(decode(call.body)) as unknown,
+      JSON.parse(decodeJsonBody(call.body)) as unknown,
       call.service.hook,
     );
     const result = await answerPatientView(call.service, request, {

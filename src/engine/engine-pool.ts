@@ -14,7 +14,8 @@
  * - `EnginePool` is an `EligibilityEngine`: the same `trials` and the same `PatientScreening` as the
  *   in-process engine (`loadEligibilityEngine`), so callers can take either.
  * - `screen` takes a normalised `PatientBundle` (`toPatientBundle`); its bundle crosses to the worker
- *   once, as a JSON string, without the resources no CQL retrieve can return (retrieve-scope.ts).
+ *   once, as a JSON string (callers leave out what `reads` says the engine cannot read; the
+ *   worker's engine leaves it out anyway).
  * - Deadlines are enforced: an evaluation still queued at its deadline is dropped; one running past
  *   it is abandoned by terminating its worker, which is replaced (a fresh worker builds its engine in
  *   about a second; the other workers keep serving). The promise rejects with
@@ -167,7 +168,7 @@ function toError(error: SerializedError): Error {
 export async function createEnginePool(options: EnginePoolOptions = {}): Promise<EnginePool> {
   const size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
   const maxQueue = options.maxQueue ?? 64 * size;
-  // Only what a retrieve can return crosses to a worker (retrieve-scope.ts): less to copy.
+  // Which resources the engine reads (EligibilityEngine.reads), answered on this thread.
   const { elm, valueSets } = loadEngineInputs(options);
   const scope = RetrieveScope.fromElm(elm, valueSets);
   const slots: Slot[] = [];
@@ -206,7 +207,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
               kind: 'screen',
               id: task.id,
               patientId: job.patient.patientId,
-              bundleJson: JSON.stringify(scope.narrow(job.patient.bundle)),
+              bundleJson: JSON.stringify(job.patient.bundle),
               asOf: job.asOf,
               ...(job.trialIds !== undefined ? { trialIds: job.trialIds } : {}),
               ...(job.stopAtIneligible ? { stopAtIneligible: true } : {}),

@@ -5,6 +5,7 @@
  */
 import express, { type RequestHandler } from 'express';
 import { InvalidRequestError } from '../cds-hooks/errors.js';
+import { decodeJsonBody } from '../cds-hooks/prefetched-call.js';
 
 /** The media types read as JSON. */
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
@@ -36,8 +37,7 @@ const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
  * @throws InvalidRequestError (400) as the error handler reports body-parser's parse errors.
  */
 export function parseJsonBody(body: Buffer): unknown {
-  let text = body.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const text = decodeJsonBody(body);
   if (text.length === 0) return {};
   let i = 0;
   while (i < text.length && WHITESPACE.has(text.charAt(i))) i++;
