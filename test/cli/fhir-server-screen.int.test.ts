@@ -4,23 +4,15 @@
  * patient's search and on a page of the Patient search, the bearer token from FHIR_TOKEN.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { runScreen, type ScreenDeps, type ScreenReport } from '../../src/cli/screen.js';
+import type { ScreenReport } from '../../src/cli/screen.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import { AS_OF, observation, patient, sle } from '../support/fhir-builders.js';
+import { inProcessScreenDeps, screenCli, type ScreenRun } from '../support/screen-cli.js';
 import { sendJson, startFakeFhirServer, type FakeFhirServer } from '../support/fake-fhir-server.js';
 
 const engine = loadEligibilityEngine();
 const TOKEN = 'tok-secret-123';
-const deps: ScreenDeps = {
-  env: { FHIR_TOKEN: TOKEN },
-  createEngine: () =>
-    Promise.resolve({
-      engine,
-      description: 'test',
-      concurrency: 3,
-      close: () => Promise.resolve(),
-    }),
-};
+const deps = inProcessScreenDeps(engine, { FHIR_TOKEN: TOKEN });
 
 const searchset = (resources: unknown[], next?: string) => ({
   resourceType: 'Bundle',
@@ -105,17 +97,7 @@ describe('screen CLI: --fhir-server', () => {
     fake.requests.length = 0;
   });
 
-  async function screen(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    let out = '';
-    let err = '';
-    const code = await runScreen(
-      argv,
-      (t) => (out += t),
-      (t) => (err += t),
-      deps,
-    );
-    return { code, out, err };
-  }
+  const screen = (argv: string[]): Promise<ScreenRun> => screenCli(argv, deps);
 
   it('screens a paged Patient search, following every page of each search, with the bearer token', async () => {
     const { code, out, err } = await screen([

@@ -10,7 +10,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
-import { runScreen, type ScreenReport } from '../../src/cli/screen.js';
+import type { ScreenReport } from '../../src/cli/screen.js';
+import { screenCli } from '../support/screen-cli.js';
 import {
   AS_OF,
   NEGATIVE,
@@ -899,13 +900,10 @@ beforeAll(async () => {
     writeFileSync(file, JSON.stringify(c.bundle));
     files.set(c.name, file);
   }
-  let out = '';
-  exitCode = await runScreen(
-    ['--as-of', AS_OF, '--format', 'json', ...files.values()],
-    (t) => (out += t),
-    (t) => (stderr += t),
-  );
-  report = JSON.parse(out) as ScreenReport;
+  const run = await screenCli(['--as-of', AS_OF, '--format', 'json', ...files.values()]);
+  exitCode = run.code;
+  stderr = run.err;
+  report = JSON.parse(run.out) as ScreenReport;
 }, 120_000);
 
 describe('held-out-style cases through the screen CLI', () => {

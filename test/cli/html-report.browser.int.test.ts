@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { runScreen, type ScreenDeps, type ScreenReport } from '../../src/cli/screen.js';
+import type { ScreenReport } from '../../src/cli/screen.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import { createReportWriter } from '../../src/population/report-writers.js';
 import { AS_OF, bundle, observation, patient, sle } from '../support/fhir-builders.js';
+import { inProcessScreenDeps, screenCli } from '../support/screen-cli.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const OUTPUT_DIR = resolve('test-output');
@@ -25,15 +26,7 @@ const describeInBrowser = available ? describe : describe.skip;
 
 describeInBrowser('HTML report in Chromium', () => {
   const engine = loadEligibilityEngine();
-  const deps: ScreenDeps = {
-    createEngine: () =>
-      Promise.resolve({
-        engine,
-        description: 'test',
-        concurrency: 3,
-        close: () => Promise.resolve(),
-      }),
-  };
+  const deps = inProcessScreenDeps(engine);
   const dir = mkdtempSync(join(tmpdir(), 'html-report-'));
   const inputs = join(dir, 'inputs');
   mkdirSync(inputs);
@@ -60,20 +53,8 @@ describeInBrowser('HTML report in Chromium', () => {
   const requests: string[] = [];
 
   beforeAll(async () => {
-    let json = '';
-    await runScreen(
-      ['--as-of', AS_OF, inputs],
-      (t) => (json += t),
-      () => undefined,
-      deps,
-    );
-    report = JSON.parse(json) as ScreenReport;
-    await runScreen(
-      ['--as-of', AS_OF, '--format', 'html', '--out', html, inputs],
-      () => undefined,
-      () => undefined,
-      deps,
-    );
+    report = JSON.parse((await screenCli(['--as-of', AS_OF, inputs], deps)).out) as ScreenReport;
+    await screenCli(['--as-of', AS_OF, '--format', 'html', '--out', html, inputs], deps);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,

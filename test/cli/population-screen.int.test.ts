@@ -7,33 +7,16 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FhirResource } from 'fhir/r4.js';
-import { runScreen, type ScreenDeps, type ScreenReport } from '../../src/cli/screen.js';
+import type { ScreenReport } from '../../src/cli/screen.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import { AS_OF, bundle, observation, patient, sle } from '../support/fhir-builders.js';
+import { inProcessScreenDeps, screenCli, type ScreenRun } from '../support/screen-cli.js';
 
 const engine = loadEligibilityEngine();
-const deps: ScreenDeps = {
-  createEngine: () =>
-    Promise.resolve({
-      engine,
-      description: 'test',
-      concurrency: 3,
-      close: () => Promise.resolve(),
-    }),
-};
+const deps = inProcessScreenDeps(engine);
 const root = mkdtempSync(join(tmpdir(), 'population-screen-'));
 
-async function screen(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runScreen(
-    argv,
-    (t) => (out += t),
-    (t) => (err += t),
-    deps,
-  );
-  return { code, out, err };
-}
+const screen = (argv: string[]): Promise<ScreenRun> => screenCli(argv, deps);
 
 function dir(name: string, files: Record<string, string>): string {
   const path = join(root, name);

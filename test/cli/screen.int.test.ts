@@ -3,8 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runScreen, type ScreenReport } from '../../src/cli/screen.js';
+import type { ScreenReport } from '../../src/cli/screen.js';
 import { AS_OF, bundle, patient, sle } from '../support/fhir-builders.js';
+import { screenCli, type ScreenRun } from '../support/screen-cli.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'screen-cli-'));
@@ -15,16 +16,7 @@ function write(name: string, content: string): string {
   return path;
 }
 
-async function screen(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runScreen(
-    argv,
-    (t) => (out += t),
-    (t) => (err += t),
-  );
-  return { code, out, err };
-}
+const screen = (argv: string[]): Promise<ScreenRun> => screenCli(argv);
 
 describe('screen CLI', () => {
   const sleFile = write(
