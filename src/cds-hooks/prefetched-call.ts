@@ -35,7 +35,11 @@ export type PrefetchedAnswer =
       readonly hookInstance: string;
       readonly result: PatientViewResult;
     }
-  | { readonly kind: 'fallback' };
+  | {
+      readonly kind: 'fallback';
+      /** The request body, handed back (it may have been moved to the worker, not copied). */
+      readonly body: Uint8Array;
+    };
 
 /** Refuses every read: a call that needs one goes back to the HTTP thread. */
 class PrefetchOnly implements PatientDataSource {
@@ -75,10 +79,26 @@ export async function answerPrefetchedCall(
       ...(call.maxResources !== undefined ? { maxResources: call.maxResources } : {}),
       ...(call.cardOptions !== undefined ? { cardOptions: call.cardOptions } : {}),
     });
-    if (dataSource.asked) return { kind: 'fallback' };
+    if (dataSource.asked) return { kind: 'fallback', body: call.body };
     return { kind: 'answered', hookInstance: request.hookInstance, result };
   } catch {
     // The HTTP thread redoes the call and reports its error exactly as it always does.
-    return { kind: 'fallback' };
+    return { kind: 'fallback', body: call.body };
   }
+}
+
+/**
+ * What to move rather than copy when a body crosses between threads: its memory, when the bytes
+ * own all of it (a body read from a socket is a buffer of its own; a view into a shared pool is
+ * copied). Moving a 500 KB body instead of cloning it spares both threads an allocation per call.
+ * @param body - request bytes.
+ */
+export function transferableBody(body: Uint8Array): ArrayBuffer[] {
+  const buffer = body.buffer;
+  return buffer instanceof ArrayBuffer &&
+    body.byteOffset === 0 &&
+    body.byteLength === buffer.byteLength &&
+    body.byteLength > 0
+    ? [buffer]
+    : [];
 }

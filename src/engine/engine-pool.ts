@@ -39,7 +39,11 @@ import { loadEngineInputs, type EngineOptions } from './load-engine.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
 import type { PatientScreening } from './screening.js';
 import type { SerializedError, WorkerMessage, WorkerRequest } from './engine-worker.js';
-import type { PrefetchedAnswer, PrefetchedCall } from '../cds-hooks/prefetched-call.js';
+import {
+  transferableBody,
+  type PrefetchedAnswer,
+  type PrefetchedCall,
+} from '../cds-hooks/prefetched-call.js';
 
 export interface EnginePoolOptions extends EngineOptions {
   /** Worker threads (default: the available cores). */
@@ -212,7 +216,9 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
               ...(job.trialIds !== undefined ? { trialIds: job.trialIds } : {}),
               ...(job.stopAtIneligible ? { stopAtIneligible: true } : {}),
             };
-      slot.worker.postMessage(message);
+      // A call's body is moved to the worker (the HTTP thread no longer needs it; a fallback
+      // answer moves it back).
+      slot.worker.postMessage(message, job.kind === 'call' ? transferableBody(job.call.body) : []);
     }
   }
 

@@ -12,6 +12,7 @@ import type { PatientScreening } from './screening.js';
 import type { Trial } from '../trials/trial.js';
 import {
   answerPrefetchedCall,
+  transferableBody,
   type PrefetchedAnswer,
   type PrefetchedCall,
 } from '../cds-hooks/prefetched-call.js';
@@ -76,7 +77,10 @@ try {
   port.on('message', (message: WorkerRequest) => {
     if (message.kind === 'call') {
       void answerPrefetchedCall(message.call, engine).then((answer) => {
-        port.postMessage({ type: 'answer', id: message.id, answer });
+        port.postMessage(
+          { type: 'answer', id: message.id, answer },
+          answer.kind === 'fallback' ? transferableBody(answer.body) : [],
+        );
       });
       return;
     }

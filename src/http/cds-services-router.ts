@@ -124,7 +124,8 @@ export function cdsServicesRouter(
           rememberIssuedCards(deps, service, fast.hookInstance, fast.result.response.cards);
           return fast.result;
         }
-        request = parsePatientViewRequest(parseJsonBody(raw), service.hook);
+        // The body came back with the call (it was moved to the worker, not copied).
+        request = parsePatientViewRequest(parseJsonBody(fast.body), service.hook);
         named(request.hookInstance);
       }
       return answerPatientView(service, request as PatientViewRequest, deps, scope);

@@ -36,7 +36,7 @@ const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
  * array, a byte-order mark is ignored.
  * @throws InvalidRequestError (400) as the error handler reports body-parser's parse errors.
  */
-export function parseJsonBody(body: Buffer): unknown {
+export function parseJsonBody(body: Uint8Array): unknown {
   const text = decodeJsonBody(body);
   if (text.length === 0) return {};
   let i = 0;

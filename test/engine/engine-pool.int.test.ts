@@ -15,6 +15,8 @@ import {
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import { toPatientBundle, type PatientBundle } from '../../src/fhir/patient-bundle.js';
 import { ConfigurationError } from '../../src/shared/errors.js';
+import { loadServiceDefinitions } from '../../src/cds-hooks/service-definition.js';
+import { DEFAULT_HOOKS_DIR } from '../../src/config.js';
 import { AS_OF } from '../support/fhir-builders.js';
 
 const DEMO = fileURLToPath(new URL('../../demo/', import.meta.url));
@@ -43,6 +45,19 @@ test('screens exactly as the in-process engine does', async () => {
   const subset = [local.trials[1]!.id];
   expect(await pool.screen(SLE, AS_OF, subset)).toEqual(await local.screen(SLE, AS_OF, subset));
 });
+
+test("a hook call's body is moved to the worker, not copied; a fallback hands it back intact", async () => {
+  const [service] = loadServiceDefinitions(DEFAULT_HOOKS_DIR);
+  // Not valid JSON: the worker cannot answer and returns the call to the HTTP thread.
+  const text = '{"hook": "patient-view", "oops"';
+  const body = Buffer.alloc(Buffer.byteLength(text));
+  body.write(text);
+  const answer = await pool.answerPrefetched({ service: service!, body, asOf: AS_OF });
+  expect(body.byteLength).toBe(0); // moved: this thread no longer holds the bytes
+  expect(answer.kind).toBe('fallback');
+  if (answer.kind !== 'fallback') return;
+  expect(Buffer.from(answer.body).toString('utf8')).toBe(text);
+}, 60_000);
 
 test('abandons an evaluation past its deadline and replaces the worker', async () => {
   const before = pool.stats().replaced;
