@@ -10,7 +10,8 @@
  * For each: median, p95 and p99 latency for sequential requests and at concurrency 10 and 50,
  * requests per second, server CPU time per request (from /proc, workers included) and peak RSS.
  * The floor, measured the same way: a bare node:http server that reads and parses the same body
- * and answers {"cards":[]}. Then memory over a run at concurrency 10 (60 s; flat or growing?).
+ * and answers {"cards":[]}. Then memory over a run at concurrency 10 (60 s; flat or growing? RSS is a
+ * saw-tooth, so the trend of its lows and highs per 10 s window is reported, not of the raw samples).
  *
  * Loopback only, bounded by request counts and time per phase; stops by itself. `--quick` is a
  * short sanity run. Output: a table on stdout and a JSON file under bench/results/ (gitignored).
@@ -409,16 +410,48 @@ async function runPhase(
   };
 }
 
+/** RSS over one window of the memory run. */
+interface MemoryWindow {
+  readonly fromSecond: number;
+  readonly minMb: number;
+  readonly maxMb: number;
+}
+
 interface MemoryRun {
   readonly workload: string;
   readonly seconds: number;
   readonly concurrency: number;
   readonly requests: number;
+  /** RSS once a second. */
   readonly rssMb: readonly number[];
   readonly firstHalfMeanMb: number;
   readonly secondHalfMeanMb: number;
-  /** Least-squares slope over the second half, MB per minute. */
-  readonly slopeMbPerMinute: number;
+  /** Consecutive windows of MEMORY_WINDOW_SECONDS. */
+  readonly windows: readonly MemoryWindow[];
+  /**
+   * Least-squares slope of the window minima after the first window (MB per minute). RSS is a
+   * saw-tooth (the heaps grow until a collection); its lows are what is left after collections, so
+   * a leak shows as rising minima, while a slope of the raw samples mostly says where the teeth fell.
+   */
+  readonly minimaSlopeMbPerMinute: number;
+  /** The same for the window maxima (the peaks between collections). */
+  readonly maximaSlopeMbPerMinute: number;
+}
+
+const MEMORY_WINDOW_SECONDS = 10;
+
+/** Least-squares slope of `ys` sampled every `stepSeconds`, in units per minute. */
+function slopePerMinute(ys: readonly number[], stepSeconds: number): number {
+  if (ys.length < 2) return 0;
+  const xMean = (ys.length - 1) / 2;
+  const yMean = ys.reduce((a, b) => a + b, 0) / ys.length;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, x) => {
+    num += (x - xMean) * (y - yMean);
+    den += (x - xMean) ** 2;
+  });
+  return Math.round(((num / den) * 60 * 100) / stepSeconds) / 100;
 }
 
 async function memoryRun(server: Server, workload: Workload): Promise<MemoryRun> {
@@ -444,24 +477,36 @@ async function memoryRun(server: Server, workload: Workload): Promise<MemoryRun>
   agent.destroy();
   const half = Math.floor(samples.length / 2);
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const tail = samples.slice(half);
-  const xMean = (tail.length - 1) / 2;
-  const yMean = mean(tail);
-  let num = 0;
-  let den = 0;
-  tail.forEach((y, x) => {
-    num += (x - xMean) * (y - yMean);
-    den += (x - xMean) ** 2;
-  });
+  const round = (n: number): number => Math.round(n * 10) / 10;
+  const windows: MemoryWindow[] = [];
+  // A last window of at least half the length counts (the sampler may miss the final second).
+  for (
+    let from = 0;
+    from + MEMORY_WINDOW_SECONDS / 2 <= samples.length;
+    from += MEMORY_WINDOW_SECONDS
+  ) {
+    const window = samples.slice(from, from + MEMORY_WINDOW_SECONDS);
+    windows.push({ fromSecond: from, minMb: Math.min(...window), maxMb: Math.max(...window) });
+  }
+  // The first window holds the start-up growth (JIT, heaps reaching their working size).
+  const steady = windows.slice(1);
   return {
     workload: workload.name,
     seconds: MEMORY_SECONDS,
     concurrency,
     requests,
     rssMb: samples,
-    firstHalfMeanMb: Math.round(mean(samples.slice(0, half)) * 10) / 10,
-    secondHalfMeanMb: Math.round(yMean * 10) / 10,
-    slopeMbPerMinute: den === 0 ? 0 : Math.round((num / den) * 60 * 100) / 100,
+    firstHalfMeanMb: round(mean(samples.slice(0, half))),
+    secondHalfMeanMb: round(mean(samples.slice(half))),
+    windows,
+    minimaSlopeMbPerMinute: slopePerMinute(
+      steady.map((w) => w.minMb),
+      MEMORY_WINDOW_SECONDS,
+    ),
+    maximaSlopeMbPerMinute: slopePerMinute(
+      steady.map((w) => w.maxMb),
+      MEMORY_WINDOW_SECONDS,
+    ),
   };
 }
 
@@ -558,9 +603,12 @@ async function main(): Promise<void> {
     if (memory !== undefined) {
       lines.push(
         '',
-        `memory (${memory.workload}, ${memory.seconds} s at concurrency ${memory.concurrency}, ${memory.requests} requests): ` +
-          `RSS first half ${memory.firstHalfMeanMb} MB, second half ${memory.secondHalfMeanMb} MB, ` +
-          `slope over the second half ${memory.slopeMbPerMinute} MB/min, min ${Math.min(...memory.rssMb)} max ${Math.max(...memory.rssMb)}`,
+        `memory (${memory.workload}, ${memory.seconds} s at concurrency ${memory.concurrency}, ${memory.requests} requests, ` +
+          `${Math.round(memory.requests / memory.seconds)} req/s): RSS first half ${memory.firstHalfMeanMb} MB, second half ${memory.secondHalfMeanMb} MB, ` +
+          `min ${Math.min(...memory.rssMb)} max ${Math.max(...memory.rssMb)}`,
+        `  per ${MEMORY_WINDOW_SECONDS} s window, lowest / highest RSS: ` +
+          memory.windows.map((w) => `${Math.round(w.minMb)}/${Math.round(w.maxMb)}`).join('  '),
+        `  trend after the first window: lows ${memory.minimaSlopeMbPerMinute} MB/min, highs ${memory.maximaSlopeMbPerMinute} MB/min`,
       );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
