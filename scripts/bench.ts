@@ -233,6 +233,10 @@ function waitForPort(child: ChildProcess, name: string): Promise<number> {
       const port = (JSON.parse(line) as { port?: number }).port;
       if (typeof port === 'number') {
         clearTimeout(timer);
+        // From now on the logs are drained unread: splitting them into lines would cost the load
+        // generator CPU on the cores it shares with the server, and an unread pipe would stall it.
+        lines.close();
+        child.stdout?.resume();
         resolvePort(port);
       }
     });
