@@ -14,6 +14,7 @@ import type {
   FhirResourceJson,
   PatientDataSource,
 } from '../fhir/patient-data-source.js';
+import { EngineDeadlineError } from '../engine/engine-errors.js';
 import { answerPatientView, type PatientViewResult, type ScreeningEngine } from './patient-view.js';
 import { parsePatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
@@ -60,10 +61,13 @@ export function decodeJsonBody(body: Uint8Array): string {
  * Answers a call whose prefetch is complete, or says `fallback`.
  * @param call - the request bytes, the service and the options.
  * @param engine - the engine of this thread.
+ * @param scope - a deadline (`Date.now()` clock) past which the evaluation stops.
+ * @throws EngineDeadlineError past the deadline (the call is over: nothing to hand back).
  */
 export async function answerPrefetchedCall(
   call: PrefetchedCall,
   engine: ScreeningEngine,
+  scope: { readonly deadline?: number } = {},
 ): Promise<PrefetchedAnswer> {
   const dataSource = new PrefetchOnly();
   try {
@@ -71,17 +75,23 @@ export async function answerPrefetchedCall(
       JSON.parse(decodeJsonBody(call.body)) as unknown,
       call.service.hook,
     );
-    const result = await answerPatientView(call.service, request, {
-      engine,
-      dataSource,
-      newId: randomUUID,
-      today: () => call.asOf,
-      ...(call.maxResources !== undefined ? { maxResources: call.maxResources } : {}),
-      ...(call.cardOptions !== undefined ? { cardOptions: call.cardOptions } : {}),
-    });
+    const result = await answerPatientView(
+      call.service,
+      request,
+      {
+        engine,
+        dataSource,
+        newId: randomUUID,
+        today: () => call.asOf,
+        ...(call.maxResources !== undefined ? { maxResources: call.maxResources } : {}),
+        ...(call.cardOptions !== undefined ? { cardOptions: call.cardOptions } : {}),
+      },
+      scope,
+    );
     if (dataSource.asked) return { kind: 'fallback', body: call.body };
     return { kind: 'answered', hookInstance: request.hookInstance, result };
-  } catch {
+  } catch (error) {
+    if (error instanceof EngineDeadlineError) throw error;
     // The HTTP thread redoes the call and reports its error exactly as it always does.
     return { kind: 'fallback', body: call.body };
   }

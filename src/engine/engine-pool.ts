@@ -17,9 +17,12 @@
  *   once, as a JSON string (callers leave out what `reads` says the engine cannot read; the
  *   worker's engine leaves it out anyway).
  * - Deadlines are enforced: an evaluation still queued at its deadline is dropped; one running past
- *   it is abandoned by terminating its worker, which is replaced (a fresh worker builds its engine in
- *   about a second; the other workers keep serving). The promise rejects with
- *   `EngineDeadlineError`. An aborted `signal` does the same and rejects with `EngineAbortedError`.
+ *   it is abandoned: the promise rejects with `EngineDeadlineError` at once, and the worker, which
+ *   got the deadline with the job, stops at its next definition and takes the next job. Only a worker
+ *   that has not come back `abandonGraceMs` later (one definition that runs on) is terminated and
+ *   replaced (a fresh worker builds its engine in about a second of CPU: replacing workers on every
+ *   missed deadline would spend an overloaded machine's cores on start-ups). An aborted `signal`
+ *   rejects with `EngineAbortedError` and leaves the worker the same grace.
  * - The queue is bounded (`maxQueue`): past it `screen` rejects at once with `EngineOverloadedError`.
  * - A worker that crashes is replaced; its evaluation rejects with `CqlEvaluationError`.
  * - `close()` rejects what is queued, lets running evaluations finish, then stops the workers. The
@@ -52,6 +55,11 @@ export interface EnginePoolOptions extends EngineOptions {
   readonly maxQueue?: number;
   /** A deadline applied when `screen` is given none (default: none). */
   readonly defaultTimeoutMs?: number;
+  /**
+   * How long a worker whose evaluation was abandoned may take to come back before it is terminated
+   * and replaced (default: 1,000 ms).
+   */
+  readonly abandonGraceMs?: number;
 }
 
 export interface EnginePoolStats {
@@ -103,6 +111,8 @@ interface Task {
   /** With the worker's answer: a PatientScreening for `screen`, a PrefetchedAnswer for `call`. */
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
+  /** Absolute (`Date.now()` clock); the worker gets it too. */
+  deadline?: number | undefined;
   timer?: NodeJS.Timeout | undefined;
   signal?: AbortSignal;
   onAbort?: () => void;
@@ -113,6 +123,8 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   task?: Task | undefined;
+  /** An abandoned job the worker is still on: its id, and the timer that terminates the worker. */
+  abandoned?: { readonly id: number; readonly timer: NodeJS.Timeout } | undefined;
   /** Consecutive start failures, to stop respawning a worker that cannot start. */
   startFailures: number;
   broken: boolean;
@@ -161,8 +173,11 @@ function spawnWorker(options: EngineOptions): Worker {
 
 /** Engine errors carry no patient data (see CqlEvaluationError); they come back as such. */
 function toError(error: SerializedError): Error {
+  if (error.name === 'EngineDeadlineError') return new EngineDeadlineError(error.message);
   return new CqlEvaluationError(error.message);
 }
+
+const DEFAULT_ABANDON_GRACE_MS = 1000;
 
 /**
  * Starts the workers and waits until each has built its engine.
@@ -172,6 +187,7 @@ function toError(error: SerializedError): Error {
 export async function createEnginePool(options: EnginePoolOptions = {}): Promise<EnginePool> {
   const size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
   const maxQueue = options.maxQueue ?? 64 * size;
+  const abandonGraceMs = options.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS;
   // Which resources the engine reads (EligibilityEngine.reads), answered on this thread.
   const { elm, valueSets } = loadEngineInputs(options);
   const scope = RetrieveScope.fromElm(elm, valueSets);
@@ -192,24 +208,26 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
   }
 
   function notifyIdle(): void {
-    if (slots.some((s) => s.task !== undefined)) return;
+    if (slots.some((s) => s.task !== undefined || s.abandoned !== undefined)) return;
     for (const resolve of idle.splice(0)) resolve();
   }
 
   function dispatch(): void {
     for (const slot of slots) {
       if (queue.length === 0) return;
-      if (!slot.ready || slot.task !== undefined) continue;
+      if (!slot.ready || slot.task !== undefined || slot.abandoned !== undefined) continue;
       const task = queue.shift() as Task;
       slot.task = task;
       task.slot = slot;
       const job = task.job;
+      const deadline = task.deadline !== undefined ? { deadline: task.deadline } : {};
       const message: WorkerRequest =
         job.kind === 'call'
-          ? { kind: 'call', id: task.id, call: job.call }
+          ? { kind: 'call', id: task.id, call: job.call, ...deadline }
           : {
               kind: 'screen',
               id: task.id,
+              ...deadline,
               patientId: job.patient.patientId,
               bundleJson: JSON.stringify(job.patient.bundle),
               asOf: job.asOf,
@@ -233,6 +251,14 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     if (message.type === 'failed') {
       slot.startFailures++;
       void slot.worker.terminate();
+      return;
+    }
+    if (slot.abandoned !== undefined && slot.abandoned.id === message.id) {
+      // The worker is back from an abandoned job (its answer was given up on): it takes the next.
+      clearTimeout(slot.abandoned.timer);
+      slot.abandoned = undefined;
+      dispatch();
+      notifyIdle();
       return;
     }
     const task = slot.task;
@@ -264,6 +290,10 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     worker.on('exit', () => {
       if (slot.worker !== worker) return;
       slot.ready = false;
+      if (slot.abandoned !== undefined) {
+        clearTimeout(slot.abandoned.timer);
+        slot.abandoned = undefined;
+      }
       const task = slot.task;
       if (task !== undefined) {
         slot.task = undefined;
@@ -293,7 +323,10 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     });
   }
 
-  /** Abandons a task: dropped from the queue, or its worker terminated (and replaced). */
+  /**
+   * Abandons a task: dropped from the queue, or given up on while its worker finishes (it stops at
+   * the deadline it got); a worker not back within the grace is terminated (and replaced).
+   */
   function abandon(task: Task, error: Error): void {
     const slot = task.slot;
     if (slot !== undefined) {
@@ -301,10 +334,15 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       settle(task);
       failed++;
       task.reject(error);
-      // The exit handler sees no task and spawns a replacement.
-      void slot.worker.terminate();
-      slot.ready = false;
-      notifyIdle();
+      const worker = slot.worker;
+      const timer = setTimeout(() => {
+        if (slot.worker !== worker || slot.abandoned?.id !== task.id) return;
+        // The exit handler spawns a replacement.
+        void worker.terminate();
+        slot.ready = false;
+      }, abandonGraceMs);
+      timer.unref();
+      slot.abandoned = { id: task.id, timer };
       return;
     }
     const index = queue.indexOf(task);
@@ -365,7 +403,8 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
         ...(screenOptions.deadline !== undefined ? [screenOptions.deadline] : []),
       ];
       if (deadlines.length > 0) {
-        const wait = Math.max(0, Math.min(...deadlines) - Date.now());
+        task.deadline = Math.min(...deadlines);
+        const wait = Math.max(0, task.deadline - Date.now());
         task.timer = setTimeout(() => {
           abandon(task, new EngineDeadlineError('the evaluation passed its deadline'));
         }, wait);

@@ -28,6 +28,8 @@ export interface ScreenRequestMessage {
   readonly trialIds?: readonly string[];
   /** ScreenOptions.stopAtIneligible. */
   readonly stopAtIneligible?: boolean;
+  /** Past it (`Date.now()` clock) the evaluation stops at its next definition. */
+  readonly deadline?: number;
 }
 
 /** Main thread -> worker: answer a patient-view call from its raw body (prefetched-call.ts). */
@@ -35,6 +37,8 @@ export interface CallRequestMessage {
   readonly kind: 'call';
   readonly id: number;
   readonly call: PrefetchedCall;
+  /** Past it (`Date.now()` clock) the evaluation stops at its next definition. */
+  readonly deadline?: number;
 }
 
 export type WorkerRequest = ScreenRequestMessage | CallRequestMessage;
@@ -76,12 +80,18 @@ try {
   const engine = loadEligibilityEngine(workerData as EngineOptions);
   port.on('message', (message: WorkerRequest) => {
     if (message.kind === 'call') {
-      void answerPrefetchedCall(message.call, engine).then((answer) => {
-        port.postMessage(
-          { type: 'answer', id: message.id, answer },
-          answer.kind === 'fallback' ? transferableBody(answer.body) : [],
-        );
-      });
+      const deadline = message.deadline !== undefined ? { deadline: message.deadline } : {};
+      answerPrefetchedCall(message.call, engine, deadline).then(
+        (answer) => {
+          port.postMessage(
+            { type: 'answer', id: message.id, answer },
+            answer.kind === 'fallback' ? transferableBody(answer.body) : [],
+          );
+        },
+        (error: unknown) => {
+          port.postMessage({ type: 'error', id: message.id, error: serialize(error) });
+        },
+      );
       return;
     }
     let bundle: Bundle;
@@ -92,12 +102,10 @@ try {
       return;
     }
     engine
-      .screen(
-        { patientId: message.patientId, bundle, notes: [] },
-        message.asOf,
-        message.trialIds,
-        message.stopAtIneligible === true ? { stopAtIneligible: true } : {},
-      )
+      .screen({ patientId: message.patientId, bundle, notes: [] }, message.asOf, message.trialIds, {
+        ...(message.stopAtIneligible === true ? { stopAtIneligible: true } : {}),
+        ...(message.deadline !== undefined ? { deadline: message.deadline } : {}),
+      })
       .then(
         (screening) => {
           port.postMessage({ type: 'result', id: message.id, screening });

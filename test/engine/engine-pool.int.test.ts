@@ -1,6 +1,7 @@
 /**
  * The worker pool: same screenings as the in-process engine, deadlines and aborts that abandon a
- * running evaluation (its worker is replaced), a bounded queue, close(), start-up failure. Workers
+ * running evaluation (its worker comes back, or is replaced past a grace), a bounded queue, close(),
+ * start-up failure. Workers
  * load the TypeScript entry through the tsx bootstrap here (from dist/ they load compiled JS).
  */
 import { readFileSync } from 'node:fs';
@@ -59,15 +60,32 @@ test("a hook call's body is moved to the worker, not copied; a fallback hands it
   expect(Buffer.from(answer.body).toString('utf8')).toBe(text);
 }, 60_000);
 
-test('abandons an evaluation past its deadline and replaces the worker', async () => {
-  const before = pool.stats().replaced;
+test('past its deadline an evaluation is given up on; its worker comes back by itself and serves on', async () => {
+  const before = pool.stats();
   await expect(pool.screen(SYNTHEA, AS_OF, undefined, { timeoutMs: 1 })).rejects.toBeInstanceOf(
     EngineDeadlineError,
   );
-  // The next call waits for the replacement worker and succeeds.
+  // The worker got the deadline with the job, stopped at its next definition, and takes the
+  // next call: nothing was terminated or started again.
   const screening = await pool.screen(SLE, AS_OF);
   expect(screening.patientId).toBe(SLE.patientId);
-  expect(pool.stats().replaced).toBe(before + 1);
+  expect(pool.stats().replaced).toBe(before.replaced);
+}, 60_000);
+
+test('a worker not back within the grace after its job was given up on is replaced', async () => {
+  // No grace: the worker is terminated as soon as its job is abandoned.
+  const strict = await createEnginePool({ size: 1, abandonGraceMs: 0 });
+  try {
+    const controller = new AbortController();
+    const running = strict.screen(SYNTHEA, AS_OF, undefined, { signal: controller.signal });
+    controller.abort();
+    await expect(running).rejects.toBeInstanceOf(EngineAbortedError);
+    // The next call waits for the replacement worker and succeeds.
+    expect((await strict.screen(SLE, AS_OF)).patientId).toBe(SLE.patientId);
+    expect(strict.stats().replaced).toBe(1);
+  } finally {
+    await strict.close();
+  }
 }, 60_000);
 
 test('an absolute deadline already past rejects without evaluating', async () => {
