@@ -66,6 +66,7 @@ export interface EnginePoolStats {
   readonly size: number;
   /** Workers with a built engine. */
   readonly ready: number;
+  /** Workers on a job, or still finishing one given up on. */
   readonly busy: number;
   readonly queued: number;
   readonly completed: number;
@@ -445,7 +446,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       return {
         size,
         ready: slots.filter((s) => s.ready).length,
-        busy: slots.filter((s) => s.task !== undefined).length,
+        busy: slots.filter((s) => s.task !== undefined || s.abandoned !== undefined).length,
         queued: queue.length,
         completed,
         failed,
