@@ -208,15 +208,20 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     task.slot = undefined;
   }
 
+  /** On a job, or still finishing one given up on: not free for the next. */
+  function isBusy(slot: Slot): boolean {
+    return slot.task !== undefined || slot.abandoned !== undefined;
+  }
+
   function notifyIdle(): void {
-    if (slots.some((s) => s.task !== undefined || s.abandoned !== undefined)) return;
+    if (slots.some(isBusy)) return;
     for (const resolve of idle.splice(0)) resolve();
   }
 
   function dispatch(): void {
     for (const slot of slots) {
       if (queue.length === 0) return;
-      if (!slot.ready || slot.task !== undefined || slot.abandoned !== undefined) continue;
+      if (!slot.ready || isBusy(slot)) continue;
       const task = queue.shift() as Task;
       slot.task = task;
       task.slot = slot;
@@ -446,7 +451,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       return {
         size,
         ready: slots.filter((s) => s.ready).length,
-        busy: slots.filter((s) => s.task !== undefined || s.abandoned !== undefined).length,
+        busy: slots.filter(isBusy).length,
         queued: queue.length,
         completed,
         failed,

@@ -79,8 +79,8 @@ if (port === null) throw new Error('engine-worker must run in a worker thread');
 try {
   const engine = loadEligibilityEngine(workerData as EngineOptions);
   port.on('message', (message: WorkerRequest) => {
+    const deadline = message.deadline !== undefined ? { deadline: message.deadline } : {};
     if (message.kind === 'call') {
-      const deadline = message.deadline !== undefined ? { deadline: message.deadline } : {};
       answerPrefetchedCall(message.call, engine, deadline).then(
         (answer) => {
           port.postMessage(
@@ -104,7 +104,7 @@ try {
     engine
       .screen({ patientId: message.patientId, bundle, notes: [] }, message.asOf, message.trialIds, {
         ...(message.stopAtIneligible === true ? { stopAtIneligible: true } : {}),
-        ...(message.deadline !== undefined ? { deadline: message.deadline } : {}),
+        ...deadline,
       })
       .then(
         (screening) => {
