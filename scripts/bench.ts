@@ -353,6 +353,11 @@ function post(
   });
 }
 
+/** To one decimal. */
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
@@ -397,7 +402,6 @@ async function runPhase(
   clearInterval(sampler);
   agent.destroy();
   const sorted = [...latencies].sort((a, b) => a - b);
-  const round = (n: number): number => Math.round(n * 10) / 10;
   return {
     phase: phase.name,
     concurrency: phase.concurrency,
@@ -463,7 +467,7 @@ async function memoryRun(server: Server, workload: Workload): Promise<MemoryRun>
   const concurrency = 10;
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const samples: number[] = [];
-  const sampler = setInterval(() => samples.push(Math.round(rssMb(pid) * 10) / 10), 1000);
+  const sampler = setInterval(() => samples.push(round(rssMb(pid))), 1000);
   const deadline = performance.now() + MEMORY_SECONDS * 1000;
   let requests = 0;
   async function loop(): Promise<void> {
@@ -481,7 +485,6 @@ async function memoryRun(server: Server, workload: Workload): Promise<MemoryRun>
   agent.destroy();
   const half = Math.floor(samples.length / 2);
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const round = (n: number): number => Math.round(n * 10) / 10;
   const windows: MemoryWindow[] = [];
   // A last window of at least half the length counts (the sampler may miss the final second).
   for (
