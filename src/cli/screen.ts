@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import { createEnginePool } from '../engine/engine-pool.js';
 import { loadEligibilityEngine } from '../engine/load-engine.js';
+import { describeCounts } from '../fhir/patient-references.js';
 import { fhirServerItems } from '../population/fhir-server-input.js';
 import { fileItems } from '../population/file-inputs.js';
 import type { PopulationItem } from '../population/population-item.js';
@@ -232,6 +233,10 @@ export async function runScreen(
       onExpect: (count) => progress?.expect(count),
       onResult: (result) => {
         if (result.kind === 'failure') report(`screen: ${result.source}: ${result.message}\n`);
+        else if (result.foreign !== undefined)
+          report(
+            `screen: ${result.patient.source}: resources about another patient were left out (${describeCounts(result.foreign)})\n`,
+          );
         writer.write(result);
         progress?.tick(result.kind === 'failure');
       },

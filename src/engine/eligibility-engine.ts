@@ -219,8 +219,9 @@ export function createEligibilityEngine(
       const byCriterion = new Map<Criterion, CriterionResult>();
       // Cohorts not yet ruled out (a criterion without a cohort applies to all).
       const open = new Set(trial.cohorts.map((c) => c.id));
+      let context: SharedLibraryPatientContext;
       try {
-        const context = new SharedLibraryPatientContext(
+        context = new SharedLibraryPatientContext(
           library,
           record,
           codeService,
@@ -228,42 +229,55 @@ export function createEligibilityEngine(
           shared,
           functionMemo,
         );
-        // Most definitions answer without a promise (sync-expressions.ts): await only promises.
-        const valueOf = (name: string): unknown => {
-          checkpoint();
-          return library.expressions[name].execute(context);
-        };
-        for (const criterion of gatesFirst) {
-          if (stopAtIneligible && open.size === 0) break;
-          let value = criterion.define === undefined ? undefined : valueOf(criterion.define);
-          if (value instanceof Promise) value = await value;
-          const result =
-            criterion.define === undefined
-              ? 'manual'
-              : toResultValue(value, trial.id, criterion.define);
-          const evidence = new Set<string>();
-          if (criterion.evidence !== undefined && result !== 'manual') {
-            let found = valueOf(criterion.evidence);
-            if (found instanceof Promise) found = await found;
-            collectEvidence(found, evidence);
-          }
-          byCriterion.set(criterion, {
-            id: criterion.id,
-            ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
-            kind: criterion.kind,
-            text: criterion.text,
-            result,
-            evidence: [...evidence].sort(),
-          });
-          if (result === 'fail') {
-            if (criterion.cohort === undefined) open.clear();
-            else open.delete(criterion.cohort);
+      } catch (cause) {
+        throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
+      }
+      // Most definitions answer without a promise (sync-expressions.ts): await only promises.
+      const valueOf = (name: string): unknown => {
+        checkpoint();
+        return library.expressions[name].execute(context);
+      };
+      for (const criterion of gatesFirst) {
+        if (stopAtIneligible && open.size === 0) break;
+        let value: unknown;
+        const evidence = new Set<string>();
+        let failed = false;
+        if (criterion.define !== undefined) {
+          // One criterion that cannot be evaluated (a value the CQL cannot take) is unknown, with
+          // the reason flagged; the trial's other criteria and the other trials still answer.
+          try {
+            value = valueOf(criterion.define);
+            if (value instanceof Promise) value = await value;
+            if (criterion.evidence !== undefined) {
+              let found = valueOf(criterion.evidence);
+              if (found instanceof Promise) found = await found;
+              collectEvidence(found, evidence);
+            }
+          } catch (cause) {
+            if (cause instanceof EngineDeadlineError || cause instanceof EngineAbortedError)
+              throw cause;
+            value = null;
+            evidence.clear();
+            failed = true;
           }
         }
-      } catch (cause) {
-        if (cause instanceof EngineDeadlineError || cause instanceof EngineAbortedError)
-          throw cause;
-        throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
+        const result =
+          criterion.define === undefined
+            ? 'manual'
+            : toResultValue(value, trial.id, criterion.define);
+        byCriterion.set(criterion, {
+          id: criterion.id,
+          ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
+          kind: criterion.kind,
+          text: criterion.text,
+          result,
+          evidence: [...evidence].sort(),
+          ...(failed ? { evaluationError: true as const } : {}),
+        });
+        if (result === 'fail') {
+          if (criterion.cohort === undefined) open.clear();
+          else open.delete(criterion.cohort);
+        }
       }
       const criteria = trial.criteria.flatMap((c) => {
         const result = byCriterion.get(c);

@@ -11,6 +11,11 @@ export interface CriterionResult {
   readonly result: CriterionResultValue;
   /** References (`Type/id`) to the resources that decided the result. */
   readonly evidence: readonly string[];
+  /**
+   * The criterion's CQL failed on this record (a value it cannot take): the result is `unknown`
+   * and the rest of the screening goes on (issue 15 item 5).
+   */
+  readonly evaluationError?: true;
 }
 
 export interface TrialResult {

@@ -1,6 +1,13 @@
 import type { Bundle, CodeableConcept, FhirResource, Quantity, Reference } from 'fhir/r4.js';
 import { InvalidPatientDataError } from '../shared/errors.js';
 import { isValidUcum, toUcum } from './ucum-units.js';
+import {
+  describeCounts,
+  keepPatientResources,
+  totalCount,
+  type CountsByType,
+} from './patient-references.js';
+import { isUsableNumber, quantityNumber } from './quantity-values.js';
 
 /** The resource types the eligibility criteria read; everything else is left out of the engine's bundle. */
 export const ENGINE_RESOURCE_TYPES = [
@@ -20,6 +27,8 @@ export interface PatientBundle {
   readonly bundle: Bundle;
   /** What was left out or repaired, without patient data (counts and resource types only). */
   readonly notes: readonly string[];
+  /** Resources about another patient that were left out, by type (issue 15 item 1). */
+  readonly foreign?: CountsByType;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -44,33 +53,43 @@ function rewriteReferences(value: unknown, byFullUrl: ReadonlyMap<string, string
   }
 }
 
-/** Makes a Quantity's unit UCUM; returns false when its unit cannot be understood. */
-function normaliseQuantity(quantity: Quantity | undefined, isDose: boolean): boolean {
-  if (quantity === undefined) return true;
-  if (quantity.system !== undefined && quantity.system !== UCUM) return false;
+/**
+ * Makes a Quantity's unit UCUM and its value a usable number (quantity-values.ts).
+ * @returns undefined when it can be used, else why it cannot (no value is quoted).
+ */
+function normaliseQuantity(quantity: Quantity | undefined, isDose: boolean): string | undefined {
+  if (quantity === undefined) return undefined;
+  if (quantity.system !== undefined && quantity.system !== UCUM) return 'a unit that is not UCUM';
   const written = quantity.code ?? quantity.unit;
   if (written === undefined) {
     // A dose without a unit ("1") counts units of the product, as Synthea writes tablets.
     if (isDose) quantity.code = '{tablet}';
-    return true;
+  } else {
+    const code = toUcum(written, isDose);
+    if (code === undefined) return 'a unit that is not UCUM';
+    quantity.code = code;
+    quantity.system = UCUM;
   }
-  const code = toUcum(written, isDose);
-  if (code === undefined) return false;
-  quantity.code = code;
-  quantity.system = UCUM;
-  return true;
+  const value = quantityNumber(quantity.value, quantity.code);
+  if (typeof value === 'object') return `a value that is ${value.unusable}`;
+  if (value !== undefined) quantity.value = value;
+  return undefined;
 }
 
 function normaliseObservation(observation: JsonObject, notes: string[]): void {
-  if (!normaliseQuantity(observation.valueQuantity as Quantity | undefined, false)) {
+  const problem = normaliseQuantity(observation.valueQuantity as Quantity | undefined, false);
+  if (problem !== undefined) {
     delete observation.valueQuantity;
-    notes.push('an Observation value with a unit that is not UCUM was ignored');
+    notes.push(`an Observation value with ${problem} was ignored`);
   }
   const ranges = observation.referenceRange;
   if (Array.isArray(ranges)) {
     for (const range of ranges as JsonObject[]) {
-      if (!normaliseQuantity(range.low as Quantity | undefined, false)) delete range.low;
-      if (!normaliseQuantity(range.high as Quantity | undefined, false)) delete range.high;
+      if (!isObject(range)) continue;
+      if (normaliseQuantity(range.low as Quantity | undefined, false) !== undefined)
+        delete range.low;
+      if (normaliseQuantity(range.high as Quantity | undefined, false) !== undefined)
+        delete range.high;
     }
   }
 }
@@ -81,7 +100,7 @@ function normaliseDosages(dosages: unknown): void {
     const doseAndRate = dosage.doseAndRate;
     if (!Array.isArray(doseAndRate)) continue;
     for (const entry of doseAndRate as JsonObject[]) {
-      if (!normaliseQuantity(entry.doseQuantity as Quantity | undefined, true))
+      if (normaliseQuantity(entry.doseQuantity as Quantity | undefined, true) !== undefined)
         delete entry.doseQuantity;
     }
   }
@@ -91,7 +110,10 @@ function isNormalQuantity(quantity: unknown): boolean {
   if (quantity === undefined) return true;
   if (!isObject(quantity)) return false;
   return (
-    quantity.system === UCUM && typeof quantity.code === 'string' && isValidUcum(quantity.code)
+    quantity.system === UCUM &&
+    typeof quantity.code === 'string' &&
+    isValidUcum(quantity.code) &&
+    isUsableNumber(quantity.value, quantity.code)
   );
 }
 
@@ -169,6 +191,8 @@ export function toPatientBundle(
   const entries = (input.entry ?? []) as unknown[];
   const resources: JsonObject[] = [];
   const byFullUrl = new Map<string, string>();
+  /** An entry's resource -> its fullUrl: the names the Patient's entry goes by. */
+  const fullUrlOf = new Map<JsonObject, string>();
   let outcomes = 0;
   entries.forEach((entry, index) => {
     if (
@@ -192,7 +216,9 @@ export function toPatientBundle(
     id ??= `entry-${index}`;
     const typedRef = `${resource.resourceType as string}/${id}`;
     if (fullUrl !== undefined) byFullUrl.set(fullUrl, typedRef);
-    resources.push(resource.id === id ? resource : { ...resource, id });
+    const named = resource.id === id ? resource : { ...resource, id };
+    if (fullUrl !== undefined) fullUrlOf.set(named, fullUrl);
+    resources.push(named);
   });
   if (outcomes > 0) notes.push(`${outcomes} OperationOutcome entries were skipped`);
 
@@ -204,8 +230,17 @@ export function toPatientBundle(
         : `the Bundle holds ${patients.length} Patient resources; one patient per Bundle`,
     );
   }
+  // Only the patient's own resources: another patient's never decide a criterion (issue 15 item 1).
+  const patient = patients[0] as JsonObject;
+  const patientFullUrl = fullUrlOf.get(patient);
+  const { kept: own, foreign } = keepPatientResources(resources, {
+    id: patient.id as string,
+    ...(patientFullUrl !== undefined ? { fullUrls: [patientFullUrl] } : {}),
+  });
+  if (totalCount(foreign) > 0)
+    notes.push(`resources about another patient were left out (${describeCounts(foreign)})`);
   const medications = new Map<string, CodeableConcept>();
-  for (const r of resources) {
+  for (const r of own) {
     if (r.resourceType === 'Medication' && isObject(r.code)) {
       medications.set(`Medication/${r.id as string}`, r.code);
     }
@@ -220,7 +255,7 @@ export function toPatientBundle(
   // prefetch bundles assembled by the service have none, and their resources need no rewrite.
   const rewrite = byFullUrl.size > 0;
   const kept: FhirResource[] = [];
-  for (const original of resources) {
+  for (const original of own) {
     if (typeof original.resourceType !== 'string' || !wanted.has(original.resourceType)) continue;
     if (
       reads !== undefined &&
@@ -241,14 +276,14 @@ export function toPatientBundle(
     if (resource.resourceType === 'MedicationStatement') normaliseDosages(resource.dosage);
     kept.push(resource as unknown as FhirResource);
   }
-  const patientId = patients[0]?.id as string;
   return {
-    patientId,
+    patientId: patient.id as string,
     bundle: {
       resourceType: 'Bundle',
       type: 'collection',
       entry: kept.map((resource) => ({ resource })),
     },
     notes,
+    ...(totalCount(foreign) > 0 ? { foreign } : {}),
   };
 }

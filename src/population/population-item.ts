@@ -32,4 +32,10 @@ export type PopulationItem = PopulationRecord | PopulationFailure | PopulationEx
 
 /** One outcome, in input order. */
 export type PopulationResult =
-  { readonly kind: 'screened'; readonly patient: ScreenedPatient } | PopulationFailure;
+  | {
+      readonly kind: 'screened';
+      readonly patient: ScreenedPatient;
+      /** Resources about another patient that were left out of the record, by type (no ids). */
+      readonly foreign?: Readonly<Record<string, number>>;
+    }
+  | PopulationFailure;

@@ -48,6 +48,7 @@ async function screenOne(
     return {
       kind: 'screened',
       patient: { source: item.source, patientId: screening.patientId, trials: screening.trials },
+      ...(patient.foreign !== undefined ? { foreign: patient.foreign } : {}),
     };
   } catch (error) {
     return {

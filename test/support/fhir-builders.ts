@@ -313,11 +313,31 @@ export function medicationStatement(
   };
 }
 
+/**
+ * The builders name `Patient/pat-1` as subject; in a record whose Patient has another id, that
+ * default becomes the record's Patient (a record holds one patient's resources: another patient's
+ * are left out). A reference written on purpose to another patient is kept.
+ */
+function ofTheRecordsPatient(resources: readonly FhirResource[]): FhirResource[] {
+  const patients = resources.filter((r) => r.resourceType === 'Patient');
+  const id = patients.length === 1 ? patients[0]?.id : undefined;
+  if (id === undefined || id === 'pat-1') return [...resources];
+  return resources.map((resource) => {
+    const copy = { ...resource } as Record<string, unknown>;
+    for (const element of ['subject', 'patient']) {
+      const ref = copy[element] as { reference?: unknown } | undefined;
+      if (ref?.reference === 'Patient/pat-1')
+        copy[element] = { ...ref, reference: `Patient/${id}` };
+    }
+    return copy as unknown as FhirResource;
+  });
+}
+
 export function bundle(...resources: FhirResource[]): Bundle {
   return {
     resourceType: 'Bundle',
     type: 'collection',
-    entry: resources.map((resource) => ({ resource })),
+    entry: ofTheRecordsPatient(resources).map((resource) => ({ resource })),
   };
 }
 
@@ -363,7 +383,8 @@ export function medication(id: string, code: { rxnorm?: string; text?: string })
  * A transaction Bundle as Synthea writes it: resources without ids, `urn:uuid` fullUrls, and
  * references (`Patient/<id>`, `Medication/<id>`) rewritten to the referenced entry's fullUrl.
  */
-export function transactionBundle(...resources: FhirResource[]): Bundle {
+export function transactionBundle(...given: FhirResource[]): Bundle {
+  const resources = ofTheRecordsPatient(given);
   const uuid = (index: number) =>
     `urn:uuid:00000000-0000-4000-8000-${String(index + 1).padStart(12, '0')}`;
   const byRef = new Map<string, string>();
