@@ -69,6 +69,8 @@ export interface PatientViewResult {
     readonly trials: number;
     readonly cards: number;
     readonly notes: number;
+    /** Criteria whose CQL failed on this record (unknown on the cards; issue 15 item 5). */
+    readonly evaluationErrors: number;
     readonly prefetchMs: number;
     readonly screenMs: number;
   };
@@ -147,6 +149,10 @@ export async function answerPatientView(
       trials: screening.trials.length,
       cards: cards.length,
       notes: patient.notes.length,
+      evaluationErrors: screening.trials.reduce(
+        (sum, trial) => sum + trial.criteria.filter((c) => c.evaluationError === true).length,
+        0,
+      ),
       prefetchMs: Math.round(prefetched - started),
       screenMs: Math.round(screened - prefetched),
     },

@@ -3,6 +3,12 @@ import {
   type FhirResourceJson,
   type PatientDataSource,
 } from '../fhir/patient-data-source.js';
+import {
+  addCount,
+  belongsToPatient,
+  totalCount,
+  type CountsByType,
+} from '../fhir/patient-references.js';
 import { FhirUnavailableError, InvalidRequestError, PrefetchUnavailableError } from './errors.js';
 import type { PatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
@@ -22,6 +28,10 @@ export interface PrefetchKeyReport {
   readonly outcomes: number;
   /** An optional key whose fetch failed: treated as no data. */
   readonly failed?: true;
+  /** Resources about another patient, left out, by type (issue 15 item 1). */
+  readonly foreign?: CountsByType;
+  /** Resources of a type the key's query cannot answer, left out, by type. */
+  readonly unexpected?: CountsByType;
 }
 
 /** What the caller may fetch, and how much. */
@@ -66,15 +76,90 @@ export function fillTemplate(template: string, request: PatientViewRequest): str
   return unfilled.length > 0 ? undefined : query;
 }
 
-/** The resources a prefetch value holds, and how many OperationOutcomes were skipped. */
+/** `medication` -> `Medication`: the type an `_include` without a target type names. */
+function capitalise(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+const RESOURCE_TYPE = /^[A-Z][A-Za-z]{0,63}$/;
+
+/**
+ * The resource types a prefetch key may hold, read from its query template: the type the read or
+ * search returns (`Patient/{{context.patientId}}` -> Patient, `Observation?...` -> Observation,
+ * a compartment search `Patient/{{id}}/Condition` -> Condition), OperationOutcome (a server's
+ * warnings ride along), and what `_include` (`MedicationRequest:medication[:Medication]` ->
+ * Medication) and `_revinclude` (`Provenance:target` -> Provenance) add.
+ * @param template - a prefetch template of the service definition.
+ * @returns the types, or undefined when the query may return any (`$everything`, `_include=*`).
+ */
+export function templateResourceTypes(template: string): ReadonlySet<string> | undefined {
+  const [path = '', search = ''] = template.split('?', 2);
+  const segments = path.split('/').filter((segment) => segment !== '');
+  const returned = segments.length === 3 ? segments[2] : segments[0];
+  if (returned === undefined || !RESOURCE_TYPE.test(returned) || segments.length > 3)
+    return undefined;
+  const types = new Set([returned, 'OperationOutcome']);
+  for (const [name, value] of new URLSearchParams(search)) {
+    const include = name === '_include' || name.startsWith('_include:');
+    const revinclude = name === '_revinclude' || name.startsWith('_revinclude:');
+    if (!include && !revinclude) continue;
+    const [source = '', parameter = '', target] = value.split(':');
+    if (value === '*' || parameter === '*') return undefined;
+    const type = revinclude ? source : (target ?? capitalise(parameter));
+    if (!RESOURCE_TYPE.test(type)) return undefined;
+    types.add(type);
+  }
+  return types;
+}
+
+/** What one key's value yields once unpacked and checked. */
+interface Unpacked {
+  readonly resources: FhirResourceJson[];
+  readonly outcomes: number;
+  readonly foreign: CountsByType;
+  readonly unexpected: CountsByType;
+}
+
+/**
+ * The resources a prefetch value holds, with how many OperationOutcomes were skipped. A resource
+ * of a type the key's query cannot answer, or about another patient, is left out and counted: it
+ * must never decide a criterion, and refusing the whole call for it would leave the clinician
+ * without the advice the rest of the record supports. A Patient sent as the key's value itself is
+ * kept for the caller's check against context.patientId (a 400: the EHR named the wrong patient).
+ */
 function unpack(
   key: string,
   value: FhirResourceJson,
-): { resources: FhirResourceJson[]; outcomes: number } {
-  if (value.resourceType === 'OperationOutcome') return { resources: [], outcomes: 1 };
-  if (value.resourceType !== 'Bundle') return { resources: [value], outcomes: 0 };
+  types: ReadonlySet<string> | undefined,
+  patientId: string,
+): Unpacked {
+  const foreign: CountsByType = {};
+  const unexpected: CountsByType = {};
+  const keep = (resource: FhirResourceJson): boolean => {
+    if (types !== undefined && !types.has(resource.resourceType)) {
+      addCount(unexpected, resource.resourceType);
+      return false;
+    }
+    if (!belongsToPatient(resource, { id: patientId })) {
+      addCount(foreign, resource.resourceType);
+      return false;
+    }
+    return true;
+  };
+  const result = (resources: FhirResourceJson[], outcomes: number): Unpacked => ({
+    resources,
+    outcomes,
+    foreign,
+    unexpected,
+  });
+  if (value.resourceType === 'OperationOutcome') return result([], 1);
+  if (value.resourceType !== 'Bundle') {
+    if (value.resourceType === 'Patient' && (types === undefined || types.has('Patient')))
+      return result([value], 0);
+    return result(keep(value) ? [value] : [], 0);
+  }
   const entries = value.entry;
-  if (entries === undefined) return { resources: [], outcomes: 0 };
+  if (entries === undefined) return result([], 0);
   if (!Array.isArray(entries))
     throw new InvalidRequestError(`prefetch.${key}: Bundle.entry must be an array`, {
       expression: [`prefetch.${key}.entry`],
@@ -88,9 +173,25 @@ function unpack(
         expression: [`prefetch.${key}.entry[${index}]`],
       });
     if (resource.resourceType === 'OperationOutcome') outcomes++;
-    else resources.push(resource);
+    else if (keep(resource)) resources.push(resource);
   });
-  return { resources, outcomes };
+  return result(resources, outcomes);
+}
+
+/** A key's report: counts, and what was left out when anything was. */
+function keyReport(
+  key: string,
+  source: 'prefetch' | 'fetched',
+  unpacked: Unpacked,
+): PrefetchKeyReport {
+  return {
+    key,
+    source,
+    resources: unpacked.resources.length,
+    outcomes: unpacked.outcomes,
+    ...(totalCount(unpacked.foreign) > 0 ? { foreign: unpacked.foreign } : {}),
+    ...(totalCount(unpacked.unexpected) > 0 ? { unexpected: unpacked.unexpected } : {}),
+  };
 }
 
 /**
@@ -114,6 +215,10 @@ export async function resolvePrefetch(
   limits: PrefetchLimits = {},
 ): Promise<ResolvedPrefetch> {
   const templates = Object.entries(service.prefetch ?? {});
+  const typesOf = new Map(
+    templates.map(([key, template]) => [key, templateResourceTypes(template)]),
+  );
+  const patientId = request.context.patientId;
   const optional = new Set(service.optionalPrefetch ?? []);
   const given: [string, unknown][] = [];
   const missing: [string, string][] = [];
@@ -159,10 +264,10 @@ export async function resolvePrefetch(
       throw new InvalidRequestError(`prefetch.${key} must be a FHIR resource or null`, {
         expression: [`prefetch.${key}`],
       });
-    const { resources, outcomes } = unpack(key, value);
+    const unpacked = unpack(key, value, typesOf.get(key), patientId);
     reports.set(key, {
-      report: { key, source: 'prefetch', resources: resources.length, outcomes },
-      resources,
+      report: keyReport(key, 'prefetch', unpacked),
+      resources: unpacked.resources,
     });
   }
 
@@ -198,10 +303,10 @@ export async function resolvePrefetch(
       });
       continue;
     }
-    const { resources, outcomes } = unpack(key, value);
+    const unpacked = unpack(key, value, typesOf.get(key), patientId);
     reports.set(key, {
-      report: { key, source: 'fetched', resources: resources.length, outcomes },
-      resources,
+      report: keyReport(key, 'fetched', unpacked),
+      resources: unpacked.resources,
     });
   }
 
@@ -228,4 +333,27 @@ export async function resolvePrefetch(
       { expression: ['prefetch'] },
     );
   return { resources, report };
+}
+
+/**
+ * What every key left out, summed by type, for one log line (counts and types only), or
+ * undefined when nothing was.
+ * @param report - the keys' reports.
+ */
+export function droppedResources(
+  report: readonly PrefetchKeyReport[],
+): { readonly foreign?: CountsByType; readonly unexpected?: CountsByType } | undefined {
+  const foreign: CountsByType = {};
+  const unexpected: CountsByType = {};
+  for (const item of report) {
+    for (const [type, n] of Object.entries(item.foreign ?? {}))
+      foreign[type] = (foreign[type] ?? 0) + n;
+    for (const [type, n] of Object.entries(item.unexpected ?? {}))
+      unexpected[type] = (unexpected[type] ?? 0) + n;
+  }
+  if (totalCount(foreign) + totalCount(unexpected) === 0) return undefined;
+  return {
+    ...(totalCount(foreign) > 0 ? { foreign } : {}),
+    ...(totalCount(unexpected) > 0 ? { unexpected } : {}),
+  };
 }

@@ -6,6 +6,7 @@ import {
   type PatientViewResult,
 } from '../cds-hooks/patient-view.js';
 import type { PrefetchedAnswer, PrefetchedCall } from '../cds-hooks/prefetched-call.js';
+import { droppedResources } from '../cds-hooks/prefetch.js';
 import type { PatientViewRequest } from '../cds-hooks/request.js';
 import { parseJsonBody } from './json-body.js';
 import { NotFoundError } from '../cds-hooks/errors.js';
@@ -152,6 +153,17 @@ export function cdsServicesRouter(
         return;
       }
       log.info({ ...outcome.summary, answeredBy }, 'patient-view answered');
+      const dropped = droppedResources(outcome.summary.prefetch);
+      if (dropped !== undefined)
+        log.warn(
+          dropped,
+          "resources left out of the record: another patient's, or of a type the prefetch key cannot hold",
+        );
+      if (outcome.summary.evaluationErrors > 0)
+        log.warn(
+          { evaluationErrors: outcome.summary.evaluationErrors },
+          'criteria could not be evaluated on this record: answered unknown',
+        );
       res.json(outcome.response);
     } catch (error) {
       const overrun = deadline !== undefined && Date.now() >= deadline;

@@ -3,12 +3,13 @@
  * resources, and values no EHR should send (a numeric string, NaN, a Boolean, 1e29, a negative
  * weight). Neither may decide a criterion, and neither may stop the other trials from answering.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bundle, Observation } from 'fhir/r4.js';
 import type { ScreenReport } from '../../src/cli/screen.js';
-import { DEFAULT_CQL_DIR, loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import { engineWithFailingWeightCriterion } from '../support/failing-engine.js';
 import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
 import { AS_OF, bodyWeight, daysAgo, patient, sle } from '../support/fhir-builders.js';
 import { inProcessScreenDeps, screenCli } from '../support/screen-cli.js';
@@ -164,25 +165,6 @@ describe('screen CLI: malformed values (issue 15 item 5)', () => {
     expect(weightResult(report)?.result).toBe('unknown');
   });
 });
-
-/**
- * An engine whose NCT06513429 "WeightAtLeast40Kg" throws when evaluated: what a value the CQL
- * cannot take does, whatever normalisation misses.
- */
-export function engineWithFailingWeightCriterion(): EligibilityEngine {
-  const cqlDir = mkdtempSync(join(tmpdir(), 'cql-failing-'));
-  cpSync(DEFAULT_CQL_DIR, cqlDir, { recursive: true });
-  const file = join(cqlDir, 'elm', 'NCT06513429.json');
-  const elm = JSON.parse(readFileSync(file, 'utf8')) as {
-    library: { statements: { def: { name: string; expression: unknown }[] } };
-  };
-  const define = elm.library.statements.def.find((d) => d.name === 'WeightAtLeast40Kg');
-  if (define === undefined) throw new Error('fixture: WeightAtLeast40Kg not found');
-  // A call of a function that does not exist fails when evaluated.
-  define.expression = { type: 'FunctionRef', name: 'NoSuchFunction', operand: [] };
-  writeFileSync(file, JSON.stringify(elm));
-  return loadEligibilityEngine({ cqlDir });
-}
 
 describe('screen CLI: an evaluation error in one criterion (issue 15 item 5)', () => {
   it('makes that criterion unknown, flagged, and every trial still answers', async () => {
