@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { findTooDeep } from '../security/json-limits.js';
+import { quoteUntrusted } from '../shared/untrusted-text.js';
 import { InvalidRequestError } from './errors.js';
 
 /**
@@ -7,7 +8,12 @@ import { InvalidRequestError } from './errors.js';
  * {@link https://cds-hooks.hl7.org/2.0/#http-request}
  */
 
-const FhirIdSchema = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/, 'a FHIR id');
+/**
+ * A FHIR id (`[A-Za-z0-9\-.]{1,64}`), but never only dots: `.` and `..` are path segments, and
+ * `Patient/..` would read the server's root (issue 15 item 13).
+ */
+const FHIR_ID = /^(?!\.+$)[A-Za-z0-9\-.]{1,64}$/;
+const FhirIdSchema = z.string().regex(FHIR_ID, 'a FHIR id (not only dots)');
 
 /** {@link https://cds-hooks.hl7.org/2.0/#passing-the-access-token-to-the-cds-service} */
 export const FhirAuthorizationSchema = z.object({
@@ -40,7 +46,7 @@ export const PatientViewContextSchema = z.object({
   userId: z
     .string()
     .regex(
-      /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/[A-Za-z0-9\-.]{1,64}$/,
+      /^(Practitioner|PractitionerRole|Patient|RelatedPerson)\/(?!\.+$)[A-Za-z0-9\-.]{1,64}$/,
       'a reference such as Practitioner/123',
     ),
   patientId: FhirIdSchema,
@@ -61,13 +67,19 @@ export interface PatientViewRequest {
   readonly prefetch: Readonly<Record<string, unknown>>;
 }
 
+/** A path element as a message may show it: a key the client chose is bounded in length. */
+function pathPart(part: PropertyKey): string {
+  const text = String(part);
+  return text.length <= 64 ? text : quoteUntrusted(text);
+}
+
 function toInvalidRequest(error: z.ZodError, prefix: readonly PropertyKey[]): InvalidRequestError {
   const expression = error.issues.map(
-    (issue) => [...prefix, ...issue.path].map(String).join('.') || '(body)',
+    (issue) => [...prefix, ...issue.path].map(pathPart).join('.') || '(body)',
   );
   const details = error.issues
     .map((issue) => {
-      const where = [...prefix, ...issue.path].map(String).join('.');
+      const where = [...prefix, ...issue.path].map(pathPart).join('.');
       return where === '' ? issue.message : `${where}: ${issue.message}`;
     })
     .join('; ');
@@ -97,7 +109,7 @@ export function parsePatientViewRequest(body: unknown, expectedHook: string): Pa
   if (!base.success) throw toInvalidRequest(base.error, []);
   if (base.data.hook !== expectedHook || expectedHook !== 'patient-view')
     throw new InvalidRequestError(
-      `this service answers the ${expectedHook} hook, not ${base.data.hook}`,
+      `this service answers the ${expectedHook} hook, not ${quoteUntrusted(base.data.hook)}`,
       { expression: ['hook'] },
     );
   const context = PatientViewContextSchema.safeParse(base.data.context);

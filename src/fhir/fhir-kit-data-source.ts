@@ -3,6 +3,8 @@ import type { Dispatcher } from 'undici';
 import { FhirUnavailableError } from '../cds-hooks/errors.js';
 import { findTooDeep } from '../security/json-limits.js';
 import { createOutboundDispatcher, isResponseTooLarge } from '../security/outbound-http.js';
+import { isRequestUnderBase } from '../security/urls.js';
+import { quoteUntrusted } from '../shared/untrusted-text.js';
 import {
   isResource,
   type FhirQuery,
@@ -80,8 +82,8 @@ function describeFailure(error: unknown): string {
 
 /**
  * Reads prefetch data with fhir-kit-client, sending the client's bearer token.
- * A next link or a redirect must stay on the fhirServer's origin (never follow one to another
- * host); answers are bounded in size (bytes, nesting, entries) and time.
+ * Every request, next link and redirect stays under the fhirServer base (never another host, nor
+ * another path of the same host); answers are bounded in size (bytes, nesting, entries) and time.
  */
 export class FhirKitDataSource implements PatientDataSource {
   private readonly dispatcher: Dispatcher;
@@ -136,6 +138,8 @@ export class FhirKitDataSource implements PatientDataSource {
           }
           if (target.origin !== origin)
             throw new FhirUnavailableError('the FHIR server redirected to another origin');
+          if (!isRequestUnderBase(target.href, query.fhirServer))
+            throw new FhirUnavailableError('the FHIR server redirected outside fhirServer');
           if (hop >= MAX_REDIRECTS)
             throw new FhirUnavailableError('the FHIR server redirected too many times');
           url = target.href;
@@ -157,10 +161,12 @@ export class FhirKitDataSource implements PatientDataSource {
     };
 
     const want = expectedType(query.query);
+    if (!isRequestUnderBase(client.httpClient.expandUrl(query.query), query.fhirServer))
+      throw new FhirUnavailableError('the query would leave fhirServer');
     const first = await get(query.query);
     if (first.resourceType !== want)
       throw new FhirUnavailableError(
-        `the FHIR server answered a ${first.resourceType} where a ${want} was expected`,
+        `the FHIR server answered a ${quoteUntrusted(first.resourceType)} where a ${want} was expected`,
       );
     if (want !== 'Bundle') return first;
 
@@ -177,10 +183,12 @@ export class FhirKitDataSource implements PatientDataSource {
       }
       if (url.origin !== origin)
         throw new FhirUnavailableError('the FHIR server answered a next link to another origin');
+      if (!isRequestUnderBase(url.href, query.fhirServer))
+        throw new FhirUnavailableError('the FHIR server answered a next link outside fhirServer');
       const page = await get(url.href);
       if (page.resourceType !== 'Bundle')
         throw new FhirUnavailableError(
-          `the FHIR server answered a ${page.resourceType} for a next page`,
+          `the FHIR server answered a ${quoteUntrusted(page.resourceType)} for a next page`,
         );
       if (Array.isArray(page.entry)) {
         tooMany(entries.length + page.entry.length);

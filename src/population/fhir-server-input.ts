@@ -9,6 +9,8 @@
 import { Client } from 'fhir-kit-client';
 import type { PopulationItem } from './population-item.js';
 import { patientIdOf } from './ndjson-export.js';
+import { isRequestUnderBase } from '../security/urls.js';
+import { quoteUntrusted } from '../shared/untrusted-text.js';
 
 export interface FhirServerInputOptions {
   readonly baseUrl: string;
@@ -74,6 +76,9 @@ export async function* fhirServerItems(
 
   const get = async (url: string, signal?: AbortSignal): Promise<Json> => {
     const signals = [AbortSignal.timeout(timeoutMs), ...(signal !== undefined ? [signal] : [])];
+    // Every read, search and next page stays under the base (issue 15 item 13).
+    if (!isRequestUnderBase(client.httpClient.expandUrl(url), baseUrl))
+      throw new FhirReadError('the request would leave the FHIR server base');
     let result: unknown;
     try {
       result = await client.request(url, { options: { signal: AbortSignal.any(signals) } });
@@ -95,7 +100,7 @@ export async function* fhirServerItems(
       const bundle = await get(url, signal);
       if (bundle.resourceType !== 'Bundle')
         throw new FhirReadError(
-          `the FHIR server answered a ${String(bundle.resourceType)} to a search`,
+          `the FHIR server answered a ${quoteUntrusted(bundle.resourceType)} to a search`,
         );
       yield bundle;
       const link = nextLink(bundle);
@@ -148,7 +153,7 @@ export async function* fhirServerItems(
       group = await get(`Group/${encodeURIComponent(options.groupId)}`);
       if (group.resourceType !== 'Group')
         throw new FhirReadError(
-          `the FHIR server answered a ${String(group.resourceType)} for a Group`,
+          `the FHIR server answered a ${quoteUntrusted(group.resourceType)} for a Group`,
         );
     } catch (error) {
       yield { kind: 'failure', source, message: (error as Error).message };

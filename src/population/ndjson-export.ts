@@ -78,7 +78,9 @@ export async function* readLineRanges(
 /** `Patient/1`, `https://x/fhir/Patient/1`, `urn:uuid:1` (Synthea) -> `1`. */
 export function patientIdOf(reference: unknown): string | undefined {
   if (typeof reference !== 'string') return undefined;
-  const match = /(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
+  // Never an id of dots only: `Patient/..` is a path segment, not a patient (issue 15 item 13).
+  const match =
+    /(?:^|\/)Patient\/((?!\.+(?:\/|$))[A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(reference);
   if (match !== null) return match[1];
   if (reference.startsWith('urn:uuid:')) return reference.slice('urn:uuid:'.length);
   return undefined;

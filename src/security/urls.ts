@@ -61,3 +61,23 @@ export function isUnderBase(candidate: string, base: string): boolean {
   if (/%2e|%2f|%5c/i.test(url.pathname)) return false;
   return path === prefix || path.startsWith(`${prefix}/`);
 }
+
+/**
+ * Whether a request URL stays under a FHIR base: same scheme, host and port, a path at or below the
+ * base's path (dot segments already resolved by URL; encoded dots and slashes refused), no
+ * credentials or fragment. Unlike isUnderBase, a query is allowed: it is a search or a next page.
+ * Every request to a client's FHIR server (reads, next links, redirects) keeps to its
+ * `fhirServer` this way (issue 15 item 13).
+ * @param candidate - the absolute URL about to be requested.
+ * @param base - the request's fhirServer.
+ */
+export function isRequestUnderBase(candidate: string, base: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(candidate);
+  } catch {
+    return false;
+  }
+  url.search = '';
+  return url.username === '' && url.password === '' && isUnderBase(url.href, base);
+}

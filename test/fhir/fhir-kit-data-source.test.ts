@@ -132,7 +132,7 @@ describe('FhirKitDataSource', () => {
         (_req: unknown, res: Parameters<typeof sendJson>[0]) => {
           sendJson(res, 200, { resourceType: 'Patient', id: 'x' });
         },
-        /Patient where a Bundle/,
+        /"Patient" where a Bundle/,
       ],
       [
         'not a resource',
