@@ -46,6 +46,39 @@ export function escapeMarkdown(text: string): string {
     .trim();
 }
 
+/**
+ * Record text (a code's text, a value string, a dose's text) shown in a card, at most this many
+ * characters: a record can hold megabytes in `code.text`, and a card must stay small (issue 15 item 9).
+ */
+export const EVIDENCE_TEXT_MAX_CHARS = 80;
+
+/** A described line, at most this many characters (a criterion shows two at most). */
+export const EVIDENCE_LINE_MAX_CHARS = 200;
+
+/**
+ * Record text made safe and short for a card: cut to `max` characters (whole code points) with an
+ * ellipsis, then escaped.
+ * @param text - text from the record.
+ * @param max - characters kept before escaping.
+ */
+export function recordText(text: string, max = EVIDENCE_TEXT_MAX_CHARS): string {
+  // Only the head of a long text is looked at (a 4 MB code.text is never copied whole).
+  const head =
+    text.length > max * 4 ? text.slice(0, max * 4).replace(/[\uD800-\uDBFF]$/, '') : text;
+  const chars = Array.from(head.replace(/\s+/g, ' ').trim());
+  const cut = chars.length > max || head.length < text.length;
+  return escapeMarkdown(cut ? `${chars.slice(0, max - 1).join('')}…` : chars.join(''));
+}
+
+/** A whole line cut to EVIDENCE_LINE_MAX_CHARS, never inside a Markdown escape. */
+function boundLine(line: EvidenceLine): EvidenceLine {
+  if (line.text.length <= EVIDENCE_LINE_MAX_CHARS) return line;
+  const cut = line.text
+    .slice(0, EVIDENCE_LINE_MAX_CHARS - 1)
+    .replace(/\\+$/, (s) => (s.length % 2 === 0 ? s : s.slice(1)));
+  return { ...line, text: `${cut}…` };
+}
+
 function day(value: string | undefined): string | undefined {
   return value === undefined || value.length < 4 ? undefined : value.slice(0, 10);
 }
@@ -96,9 +129,9 @@ function describeObservation(observation: Observation): EvidenceLine {
   );
   const high = quantityText(observation.referenceRange?.[0]?.high);
   const parts = [
-    escapeMarkdown(name),
-    value === undefined ? 'no value' : escapeMarkdown(value),
-    ...(high === undefined ? [] : [`(ULN ${escapeMarkdown(high)})`]),
+    recordText(name),
+    value === undefined ? 'no value' : recordText(value),
+    ...(high === undefined ? [] : [`(ULN ${recordText(high)})`]),
   ];
   return {
     text: `${parts.join(' ')}${date === undefined ? '' : `, ${date}`}`,
@@ -107,7 +140,7 @@ function describeObservation(observation: Observation): EvidenceLine {
 }
 
 function describeCondition(condition: Condition): EvidenceLine {
-  const name = escapeMarkdown(conceptText(condition.code) ?? 'Condition');
+  const name = recordText(conceptText(condition.code) ?? 'Condition');
   const onset = day(condition.onsetDateTime ?? condition.onsetPeriod?.start);
   const recorded = day(condition.recordedDate);
   const status = condition.clinicalStatus?.coding?.[0]?.code;
@@ -119,7 +152,7 @@ function describeCondition(condition: Condition): EvidenceLine {
         : '';
   const date = onset ?? recorded;
   return {
-    text: `${name}${when}${status !== undefined && status !== 'active' ? ` (${escapeMarkdown(status)})` : ''}`,
+    text: `${name}${when}${status !== undefined && status !== 'active' ? ` (${recordText(status)})` : ''}`,
     ...(date === undefined ? {} : { date }),
   };
 }
@@ -135,7 +168,7 @@ function doseText(dosage: readonly Dosage[] | undefined): string | undefined {
 }
 
 function describeMedication(resource: MedicationRequest | MedicationStatement): EvidenceLine {
-  const name = escapeMarkdown(conceptText(resource.medicationCodeableConcept) ?? 'Medication');
+  const name = recordText(conceptText(resource.medicationCodeableConcept) ?? 'Medication');
   let start: string | undefined;
   let end: string | undefined;
   let dose: string | undefined;
@@ -151,9 +184,9 @@ function describeMedication(resource: MedicationRequest | MedicationStatement): 
   }
   const period =
     start === undefined ? '' : end === undefined ? `, since ${start}` : `, ${start} to ${end}`;
-  const status = resource.status === 'active' ? '' : ` (${resource.status})`;
+  const status = resource.status === 'active' ? '' : ` (${recordText(resource.status)})`;
   return {
-    text: `${name}${dose === undefined ? '' : ` ${escapeMarkdown(dose)}`}${period}${status}`,
+    text: `${name}${dose === undefined ? '' : ` ${recordText(dose)}`}${period}${status}`,
     ...(start === undefined ? {} : { date: end ?? start }),
   };
 }
@@ -191,7 +224,7 @@ export function describeEvidence(
   const lines = references.flatMap((ref) => {
     const resource = index.get(ref);
     const line = resource === undefined ? undefined : describeResource(resource);
-    return line === undefined ? [] : [line];
+    return line === undefined ? [] : [boundLine(line)];
   });
   lines.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
   return [...new Set(lines.map((l) => l.text))].slice(0, limit);

@@ -7,6 +7,7 @@ import type { FhirServerPolicy } from '../security/fhir-server-policy.js';
 import type { TrustedIssuer } from '../security/trusted-issuers.js';
 import type { CardLedger } from '../feedback/feedback-store.js';
 import { toPatientBundle } from '../fhir/patient-bundle.js';
+import { EngineDeadlineError } from '../engine/engine-errors.js';
 import type { PatientDataSource } from '../fhir/patient-data-source.js';
 import { InvalidRequestError, PrefetchUnavailableError } from './errors.js';
 import { resolvePrefetch, type PrefetchKeyReport } from './prefetch.js';
@@ -140,6 +141,9 @@ export async function answerPatientView(
     ...deps.cardOptions,
     userId: request.context.userId,
   });
+  // Rendering a large record takes time too: past the deadline no card is issued (nor remembered).
+  if (deadline !== undefined && Date.now() > deadline)
+    throw new EngineDeadlineError('the call passed its deadline while rendering cards');
   rememberIssuedCards(deps, service, request.hookInstance, cards);
   return {
     response: { cards },

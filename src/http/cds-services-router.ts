@@ -122,6 +122,9 @@ export function cdsServicesRouter(
         if (fast.kind === 'answered') {
           answeredBy = 'worker';
           named(fast.hookInstance);
+          // Cards that arrive past the deadline are never sent, so never remembered either.
+          if (deadline !== undefined && Date.now() > deadline)
+            throw new EngineDeadlineError('the call passed its deadline');
           rememberIssuedCards(deps, service, fast.hookInstance, fast.result.response.cards);
           return fast.result;
         }
