@@ -79,6 +79,29 @@ function boundLine(line: EvidenceLine): EvidenceLine {
   return { ...line, text: `${cut}…` };
 }
 
+/** A card's detail, at most this many characters (whole lines are kept; the rest is summarised). */
+export const CARD_DETAIL_MAX_CHARS = 16_000;
+
+/**
+ * Joins a card's Markdown lines, keeping whole lines up to `max` characters and saying how many
+ * were left out: whatever the record holds, one card stays small.
+ * @param lines - the detail's lines.
+ * @param max - characters at most.
+ */
+export function boundedDetail(lines: readonly string[], max = CARD_DETAIL_MAX_CHARS): string {
+  const kept: string[] = [];
+  let length = 0;
+  for (const [index, line] of lines.entries()) {
+    if (length + line.length + 1 > max - 60) {
+      kept.push('', `_${lines.length - index} more lines left out: see the record._`);
+      break;
+    }
+    kept.push(line);
+    length += line.length + 1;
+  }
+  return kept.join('\n');
+}
+
 function day(value: string | undefined): string | undefined {
   return value === undefined || value.length < 4 ? undefined : value.slice(0, 10);
 }

@@ -3,6 +3,7 @@ import type { Card, Link, OverrideReasonCoding, Suggestion } from '../cds-hooks/
 import type { CriterionResult, PatientScreening, TrialResult } from '../engine/screening.js';
 import type { Cohort, Criterion, Trial } from '../trials/trial.js';
 import {
+  boundedDetail,
   describeEvidence,
   escapeMarkdown,
   indexResources,
@@ -210,7 +211,7 @@ function renderDetail(
   if (trial.caveats.length > 0) {
     lines.push('', `_${trial.caveats.map(escapeMarkdown).join(' ')}_`);
   }
-  return lines.join('\n');
+  return boundedDetail(lines);
 }
 
 function contactNote(trial: Trial): string | undefined {
