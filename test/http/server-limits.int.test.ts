@@ -40,7 +40,11 @@ function listening(child: ChildProcess): Promise<number> {
 function exited(child: ChildProcess): Promise<{ code: number | null; stderr: string }> {
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => { resolve({ code, stderr }); }));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      resolve({ code, stderr });
+    }),
+  );
 }
 
 /** Writes `chunks` one by one, `everyMs` apart, until the server answers or closes. */
