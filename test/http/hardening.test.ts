@@ -40,6 +40,19 @@ describe('OPTIONS (issue 15 item 8)', () => {
   });
 });
 
+describe("the hook calls' body parser (issue 15 item 3)", () => {
+  it("reads no body but a hook call's: discovery and unknown paths ignore theirs", async () => {
+    const app = createApp(makeDeps());
+    const bad = () => request(app).get('/cds-services').set('Content-Type', 'application/json');
+    await bad().send('{nope').expect(200);
+    await request(app)
+      .post('/cds-services/trial-matcher/elsewhere')
+      .set('Content-Type', 'application/json')
+      .send('{nope')
+      .expect(404);
+  });
+});
+
 describe('hook answers (issue 15, "Also")', () => {
   it('carry Cache-Control: no-store, errors included', async () => {
     const app = createApp(makeDeps());
