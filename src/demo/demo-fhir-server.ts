@@ -15,7 +15,7 @@ import type { Bundle, OperationOutcome, Resource, SearchParameter } from '@medpl
 import { FhirRouter, MemoryRepository, type FhirRequest } from '@medplum/fhir-router';
 import { ConfigurationError } from '../shared/errors.js';
 import { locals } from '../http/request-context.js';
-import { DemoSearchError, matchesPatientSearch, PATIENT_SEARCH_PARAMETERS } from './demo-search.js';
+import { compilePatientSearch, DemoSearchError, PATIENT_SEARCH_PARAMETERS } from './demo-search.js';
 
 /**
  * The embedded demo FHIR R4 server: medplum's FHIR router over its in-memory repository, loaded
@@ -326,9 +326,7 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
   /** One patient's search: their record, filtered in plain JavaScript (demo-search.ts). */
   const searchRecord = async (type: string, patient: string, params: URLSearchParams) => {
     const filters = new URLSearchParams([...params].filter(([name]) => !NOT_FILTERS.has(name)));
-    const matches = (records.get(patient)?.get(type) ?? []).filter((r) =>
-      matchesPatientSearch(r, filters),
-    );
+    const matches = (records.get(patient)?.get(type) ?? []).filter(compilePatientSearch(filters));
     const count = Number(params.get('_count'));
     const offset = Number(params.get('_offset'));
     const page = matches.slice(offset, offset + count);

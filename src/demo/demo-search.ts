@@ -55,23 +55,40 @@ function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** `system|code`, `code`, `system|` and `|code` against a code, Coding, CodeableConcept or Identifier. */
-function tokenMatches(element: unknown, token: string): boolean {
-  const bar = token.indexOf('|');
-  const system = bar < 0 ? undefined : token.slice(0, bar);
-  const code = bar < 0 ? token : token.slice(bar + 1);
-  const coding = (c: unknown): boolean => {
-    if (typeof c === 'string') return system === undefined && c === code;
-    if (typeof c !== 'object' || c === null) return false;
-    const o = c as Json;
-    const value = o.code ?? o.value;
-    if (system !== undefined && system !== '' && o.system !== system) return false;
-    if (system === '' && o.system !== undefined) return false;
-    return code === '' || value === code;
-  };
-  if (typeof element === 'object' && element !== null && 'coding' in element)
-    return asArray((element as Json).coding).some(coding);
-  return coding(element);
+/** The codings of a code, Coding, CodeableConcept or Identifier, as [system, code] pairs. */
+function codings(element: unknown): [unknown, unknown][] {
+  if (typeof element === 'string') return [[undefined, element]];
+  if (typeof element !== 'object' || element === null) return [];
+  const o = element as Json;
+  if ('coding' in o) return asArray(o.coding).flatMap(codings);
+  return [[o.system, o.code ?? o.value]];
+}
+
+/**
+ * A token parameter's values (`system|code`, `code`, `system|`, `|code`) compiled once into sets,
+ * so that a search costs lookups per coding, not a pass over its values per resource.
+ */
+function tokenMatcher(values: readonly string[]): (element: unknown) => boolean {
+  const exact = new Set<string>();
+  const anySystem = new Set<string>();
+  const systemOnly = new Set<string>();
+  const noSystem = new Set<string>();
+  for (const token of values) {
+    const bar = token.indexOf('|');
+    if (bar < 0) anySystem.add(token);
+    else if (bar === token.length - 1) systemOnly.add(token.slice(0, bar));
+    else if (bar === 0) noSystem.add(token.slice(1));
+    else exact.add(token);
+  }
+  return (element) =>
+    codings(element).some(([system, code]) => {
+      if (typeof code !== 'string') return false;
+      if (anySystem.has(code)) return true;
+      if (system === undefined) return noSystem.has(code);
+      return (
+        typeof system === 'string' && (systemOnly.has(system) || exact.has(`${system}|${code}`))
+      );
+    });
 }
 
 /** The instants [from, to) a FHIR date, dateTime or instant covers, by its precision. */
@@ -106,67 +123,69 @@ function elementRange(element: unknown): [number, number] | undefined {
   return from === undefined || to === undefined ? undefined : [from, to];
 }
 
-/** One `date` value with its prefix (eq, ne, gt, lt, ge, le, sa, eb, ap) against an element. */
-function dateMatches(element: unknown, value: string): boolean {
+/** One `date` value with its prefix (eq, ne, gt, lt, ge, le, sa, eb, ap), compiled once. */
+function dateMatcher(value: string): (element: unknown) => boolean {
   const prefix = /^(eq|ne|gt|lt|ge|le|sa|eb|ap)/.exec(value)?.[1] ?? 'eq';
   const wanted = dateRange(value.slice(/^[a-z]{2}/.test(value) ? 2 : 0));
   if (wanted === undefined) throw new DemoSearchError('a date search value is not a FHIR date');
-  const have = elementRange(element);
-  if (have === undefined) return false;
-  const [from, to] = have;
   const [wFrom, wTo] = wanted;
-  switch (prefix) {
-    case 'gt':
-    case 'sa':
-      return to > wTo;
-    case 'ge':
-      return to > wFrom;
-    case 'lt':
-    case 'eb':
-      return from < wFrom;
-    case 'le':
-      return from < wTo;
-    case 'ne':
-      return !(from >= wFrom && to <= wTo);
-    default:
-      return from >= wFrom && to <= wTo;
-  }
+  return (element) => {
+    const have = elementRange(element);
+    if (have === undefined) return false;
+    const [from, to] = have;
+    switch (prefix) {
+      case 'gt':
+      case 'sa':
+        return to > wTo;
+      case 'ge':
+        return to > wFrom;
+      case 'lt':
+      case 'eb':
+        return from < wFrom;
+      case 'le':
+        return from < wTo;
+      case 'ne':
+        return !(from >= wFrom && to <= wTo);
+      default:
+        return from >= wFrom && to <= wTo;
+    }
+  };
 }
 
 /**
- * Whether a resource matches every parameter of a search (comma-separated values are "or").
- * @param resource - a resource of the patient's record.
+ * Compiles a search of a patient's record (comma-separated values are "or", repeated parameters
+ * "and") into a test of one resource.
  * @param params - the search, without patient/subject and paging parameters.
  * @throws DemoSearchError for an unsupported parameter or modifier, or a malformed date.
  */
-export function matchesPatientSearch(resource: Json, params: URLSearchParams): boolean {
+export function compilePatientSearch(params: URLSearchParams): (resource: Json) => boolean {
+  const tests: ((resource: Json) => boolean)[] = [];
   for (const [name, value] of params) {
     const [bare = name, modifier] = name.split(':');
     const values = value.split(',');
     const tokenPaths = TOKEN_PATHS[bare];
     const datePaths = DATE_PATHS[bare];
-    let matched: boolean;
-    if (tokenPaths !== undefined && (modifier === undefined || modifier === 'text')) {
-      const elements = tokenPaths.flatMap((p) => asArray(resource[p]));
-      matched =
-        modifier === 'text'
-          ? elements.some((e) => {
-              const text = (e as Json | null)?.text;
-              return (
-                typeof text === 'string' &&
-                values.some((v) => text.toLowerCase().includes(v.toLowerCase()))
-              );
-            })
-          : elements.some((e) => values.some((v) => tokenMatches(e, v)));
+    const on =
+      (paths: readonly string[], test: (element: unknown) => boolean) => (resource: Json) =>
+        paths.some((p) => asArray(resource[p]).some(test));
+    if (tokenPaths !== undefined && modifier === undefined) {
+      tests.push(on(tokenPaths, tokenMatcher(values)));
+    } else if (tokenPaths !== undefined && modifier === 'text') {
+      const words = values.map((v) => v.toLowerCase());
+      tests.push(
+        on(tokenPaths, (e) => {
+          const text = (e as Json | null)?.text;
+          return typeof text === 'string' && words.some((w) => text.toLowerCase().includes(w));
+        }),
+      );
     } else if (datePaths !== undefined && modifier === undefined) {
-      const elements = datePaths.flatMap((p) => asArray(resource[p]));
-      matched = elements.some((e) => values.some((v) => dateMatches(e, v)));
+      const dates = values.map(dateMatcher);
+      tests.push(on(datePaths, (e) => dates.some((d) => d(e))));
     } else {
       throw new DemoSearchError(
         `the demo FHIR server does not support ${JSON.stringify(name.slice(0, 40))} on a patient's record`,
       );
     }
-    if (!matched) return false;
   }
-  return true;
+  return (resource) => tests.every((t) => t(resource));
 }
