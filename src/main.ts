@@ -115,7 +115,12 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
     ...(demo !== undefined ? { demoFhir: demo.handler } : {}),
   });
 
-  const server = createHttpServer(app, config);
+  const server = createHttpServer(app, config, (dropped) => {
+    logger.warn(
+      { dropped, maxConnections: config.maxConnections },
+      'connections closed on arrival: MAX_CONNECTIONS are open',
+    );
+  });
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -16,6 +16,15 @@ export interface ServerLimits {
 }
 
 /**
+ * Reports connections closed on arrival because maxConnections were open (for a log line): the
+ * first at once, then at most once per DROP_REPORT_INTERVAL_MS with the count since the last.
+ */
+export type OnConnectionsDropped = (dropped: number) => void;
+
+/** Dropped connections are reported at most this often, as a count. */
+const DROP_REPORT_INTERVAL_MS = 10_000;
+
+/**
  * Node checks the headers and request timeouts of open connections this often (its default is
  * 30 s, which let a slow body hold a connection for the request timeout plus up to 30 s).
  */
@@ -28,7 +37,11 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
  * @param app - the request listener (the express app).
  * @param limits - timeouts and the connection cap.
  */
-export function createHttpServer(app: RequestListener, limits: ServerLimits): Server {
+export function createHttpServer(
+  app: RequestListener,
+  limits: ServerLimits,
+  onDropped?: OnConnectionsDropped,
+): Server {
   const server = createServer(
     {
       keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -39,5 +52,18 @@ export function createHttpServer(app: RequestListener, limits: ServerLimits): Se
     app,
   );
   server.maxConnections = limits.maxConnections;
+  if (onDropped !== undefined) {
+    // One report per interval at most, with the count since the last one.
+    let dropped = 0;
+    let quietUntil = 0;
+    server.on('drop', () => {
+      dropped++;
+      const now = Date.now();
+      if (now < quietUntil) return;
+      onDropped(dropped);
+      dropped = 0;
+      quietUntil = now + DROP_REPORT_INTERVAL_MS;
+    });
+  }
   return server;
 }

@@ -22,12 +22,15 @@ function spawnService(env: Record<string, string>): ChildProcess {
   });
 }
 
+/** What each spawned process wrote to stdout (its log lines). */
+const stdout = new Map<ChildProcess, string>();
+
 /** Resolves with the port once the process logs 'listening'. */
 function listening(child: ChildProcess): Promise<number> {
   return new Promise((resolve, reject) => {
-    let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
+      const out = (stdout.get(child) ?? '') + chunk.toString();
+      stdout.set(child, out);
       const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
       if (line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
     });
@@ -156,6 +159,9 @@ describe('the service process', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       const res = await fetch(`http://127.0.0.1:${service.port}/healthz`);
       expect(res.status).toBe(200);
+      expect(stdout.get(service.child)).toMatch(
+        /"dropped":1,"maxConnections":4,"msg":"connections closed on arrival: MAX_CONNECTIONS are open"/,
+      );
     });
   });
 });
