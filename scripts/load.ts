@@ -5,6 +5,13 @@
  *
  *   npm run load -- [--concurrency 50] [--duration 60] [--max-requests 100000]
  *                   [--fetch-share 0.1] [--url http://127.0.0.1:3000]
+ *                   [--feedback-flood 0] [--feedback-entries 100] [--feedback-max 100000]
+ *
+ * --feedback-flood N runs N feedback senders beside the hook load (issue 15): each posts bodies of
+ * --feedback-entries entries (new card uuids, so every entry is stored) back to back until the hook
+ * load ends or --feedback-max bodies were sent. The report then shows the feedback statuses, and
+ * the hook answers given up on the time budget or shed by the engine (read from the service's log
+ * when the script started it) with their share of all hook calls.
  *
  * Without --url it starts the service itself (`tsx src/main.ts`, embedded demo FHIR server, free
  * port, in-memory feedback database) and stops it at the end. Only loopback URLs are accepted.
@@ -23,12 +30,21 @@ const { values } = parseArgs({
     'max-requests': { type: 'string', default: '100000' },
     'fetch-share': { type: 'string', default: '0.1' },
     url: { type: 'string' },
+    'feedback-flood': { type: 'string', default: '0' },
+    'feedback-entries': { type: 'string', default: '100' },
+    'feedback-max': { type: 'string', default: '100000' },
   },
 });
 const concurrency = Math.min(500, Math.max(1, Number(values.concurrency)));
 const durationMs = Math.min(600, Math.max(1, Number(values.duration))) * 1000;
 const maxRequests = Math.min(1_000_000, Math.max(1, Number(values['max-requests'])));
 const fetchShare = Math.min(1, Math.max(0, Number(values['fetch-share'])));
+const feedbackFlood = Math.min(100, Math.max(0, Math.floor(Number(values['feedback-flood']) || 0)));
+const feedbackEntries = Math.min(100, Math.max(1, Number(values['feedback-entries']) || 100));
+const feedbackMax = Math.min(1_000_000, Math.max(1, Number(values['feedback-max']) || 100_000));
+
+/** Hook answers the service logged as given up on the time budget or shed (when started here). */
+const serviceOutcomes = { 'budget-exceeded': 0, overloaded: 0 };
 
 const PATIENTS = [
   'sle-eligible',
@@ -81,7 +97,18 @@ async function startService(): Promise<{ base: string; child: ChildProcess }> {
       FEEDBACK_DB_PATH: ':memory:',
       DEMO_FHIR: 'true',
     },
-    stdio: ['ignore', process.env.LOAD_SERVICE_LOG === undefined ? 'ignore' : 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // The service's log (warn and above by default): count the no-cards answers by outcome.
+  let partial = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (process.env.LOAD_SERVICE_LOG !== undefined) process.stdout.write(chunk);
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const outcome = /"outcome":"(budget-exceeded|overloaded)"/.exec(line)?.[1];
+      if (outcome === 'budget-exceeded' || outcome === 'overloaded') serviceOutcomes[outcome]++;
+    }
   });
   const base = `http://127.0.0.1:${port}`;
   const until = Date.now() + 120_000;
@@ -176,9 +203,54 @@ async function main(): Promise<void> {
       }
     }
 
+    const feedbackStatuses = new Map<string, number>();
+    const feedbackLatencies: number[] = [];
+    let hookLoadDone = false;
+    /** Posts feedback bodies back to back until the hook load ends or feedbackMax were sent. */
+    async function feedbackSender(): Promise<void> {
+      while (!hookLoadDone && Date.now() < deadline && feedbackLatencies.length < feedbackMax) {
+        const body = JSON.stringify({
+          feedback: Array.from({ length: feedbackEntries }, () => ({
+            card: randomUUID(),
+            outcome: 'overridden',
+            overrideReason: {
+              reason: { system: 'urn:cds-trial-matcher:override-reason', code: 'patient-declined' },
+            },
+            outcomeTimestamp: new Date().toISOString(),
+          })),
+        });
+        const t0 = performance.now();
+        let key: string;
+        try {
+          const res = await fetch(`${base}/cds-services/trial-matcher/feedback`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
+          await res.arrayBuffer();
+          key = String(res.status);
+        } catch (error) {
+          key = `network: ${(error as Error).name}`;
+        }
+        feedbackLatencies.push(performance.now() - t0);
+        feedbackStatuses.set(key, (feedbackStatuses.get(key) ?? 0) + 1);
+      }
+    }
+
     const t0 = Date.now();
+    const outcomesBefore = { ...serviceOutcomes };
+    const flood = Promise.all(Array.from({ length: feedbackFlood }, () => feedbackSender()));
     await Promise.all(Array.from({ length: concurrency }, (_, i) => worker(i)));
+    hookLoadDone = true;
+    await flood;
     const elapsed = (Date.now() - t0) / 1000;
+    // Let the service's last log lines arrive.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    feedbackLatencies.sort((a, b) => a - b);
+    const noCards = {
+      budgetExceeded: serviceOutcomes['budget-exceeded'] - outcomesBefore['budget-exceeded'],
+      overloaded: serviceOutcomes.overloaded - outcomesBefore.overloaded,
+    };
     const memoryAfter = rssMiB(pid);
     latencies.sort((a, b) => a - b);
     const errors = [...statuses].filter(([k]) => k !== '200').reduce((n, [, c]) => n + c, 0);
@@ -195,6 +267,32 @@ async function main(): Promise<void> {
       ),
       maxLatencyMs: Math.round(latencies.at(-1) ?? 0),
       serviceRssMiB: { before: memoryBefore, after: memoryAfter },
+      ...(started !== undefined
+        ? {
+            noCardsAnswers: {
+              ...noCards,
+              share:
+                latencies.length === 0
+                  ? 0
+                  : Math.round(
+                      ((noCards.budgetExceeded + noCards.overloaded) / latencies.length) * 1000,
+                    ) / 1000,
+            },
+          }
+        : {}),
+      ...(feedbackFlood > 0
+        ? {
+            feedbackFlood: {
+              senders: feedbackFlood,
+              entriesPerBody: feedbackEntries,
+              bodies: feedbackLatencies.length,
+              statuses: Object.fromEntries(feedbackStatuses),
+              latencyMs: Object.fromEntries(
+                [50, 99].map((p) => [`p${p}`, Math.round(percentile(feedbackLatencies, p))]),
+              ),
+            },
+          }
+        : {}),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     if (errors > 0) process.exitCode = 1;

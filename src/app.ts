@@ -9,7 +9,8 @@ import { cors } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { cdsServicesBodyParser } from './http/json-body.js';
 import type { Logger } from './http/logger.js';
-import { requestContext } from './http/request-context.js';
+import { locals, requestContext } from './http/request-context.js';
+import { OVERRIDE_REASONS } from './cards/render-cards.js';
 import type { FeedbackStore } from './feedback/feedback-store.js';
 import { feedbackRouter } from './http/routes/feedback.js';
 
@@ -47,8 +48,30 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
 
+  // Every OPTIONS is answered here, before authentication and any body parsing (issue 15): the
+  // preflight by cors(), any other with the methods allowed.
+  app.options(/.*/, (_req, res) => {
+    res.setHeader('Allow', 'GET, POST, OPTIONS');
+    res.status(204).end();
+  });
+
   if (deps.authenticator !== undefined)
     app.use('/cds-services', requireClientAuth(deps.authenticator, deps.config.publicBaseUrl));
+  // Feedback (issue 4) {@link https://cds-hooks.hl7.org/2.0/#feedback}: mounted before the hook
+  // calls' parser, it reads its own body with a small limit (issue 15).
+  if (deps.feedbackStore !== undefined) {
+    const serviceIds = new Set(deps.services.map((s) => s.id));
+    app.use(
+      feedbackRouter({
+        store: deps.feedbackStore,
+        isKnownService: (id) => serviceIds.has(id),
+        offeredReasons: OVERRIDE_REASONS,
+        onRecorded: (serviceId, result, res) => {
+          locals(res).log.info({ serviceId, ...result }, 'feedback recorded');
+        },
+      }),
+    );
+  }
   // Hook calls stay raw bytes when a worker can parse them (prefetched-call.ts).
   app.use(
     '/cds-services',
@@ -57,19 +80,6 @@ export function createApp(deps: AppDeps): Express {
       rawHookCalls: deps.prefetchedCalls !== undefined,
     }),
   );
-  // Feedback (issue 4) {@link https://cds-hooks.hl7.org/2.0/#feedback}
-  if (deps.feedbackStore !== undefined) {
-    const serviceIds = new Set(deps.services.map((s) => s.id));
-    app.use(
-      feedbackRouter({
-        store: deps.feedbackStore,
-        isKnownService: (id) => serviceIds.has(id),
-        onRecorded: (serviceId, result) => {
-          deps.logger.info({ serviceId, ...result }, 'feedback recorded');
-        },
-      }),
-    );
-  }
   app.use(cdsServicesRouter(deps.services, deps));
   if (deps.demoFhir !== undefined) app.use(DEMO_FHIR_PATH, deps.demoFhir);
 

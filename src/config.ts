@@ -76,7 +76,8 @@ export const EnvSchema = z.object({
   BODY_LIMIT: BodyLimitSchema.default('5mb'),
   FHIR_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
   FHIR_MAX_PAGES: z.coerce.number().int().min(1).max(100).default(10),
-  DEMO_FHIR: BooleanFlagSchema.default(true),
+  // Default: on only without CDS_TRUSTED_ISSUERS (issue 15): an authenticated deployment must ask.
+  DEMO_FHIR: BooleanFlagSchema.optional(),
   DEMO_DIR: z.string().min(1).default(DEFAULT_DEMO_DIR),
   HOOKS_DIR: z.string().min(1).default(DEFAULT_HOOKS_DIR),
   CQL_DIR: z.string().min(1).optional(),
@@ -96,6 +97,9 @@ export const EnvSchema = z.object({
   REQUEST_BUDGET_MS: z.coerce.number().int().min(50).max(120_000).default(1000),
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(65_000),
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
+  // Issue 15: request headers must arrive within this (slow-loris), never above REQUEST_TIMEOUT_MS.
+  HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
+  MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   // Engine worker threads (issue 7): 0 evaluates on the HTTP thread.
   ENGINE_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
@@ -145,6 +149,10 @@ export interface Config {
   readonly requestBudgetMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** Time for a request's headers to arrive; at most requestTimeoutMs. */
+  readonly headersTimeoutMs: number;
+  /** Open connections at most; more are closed on arrival. */
+  readonly maxConnections: number;
   readonly shutdownTimeoutMs: number;
   /** Worker threads evaluating CQL (default: the available cores); 0 = on the HTTP thread. */
   readonly engineWorkers: number;
@@ -181,6 +189,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if (!parsed.success)
     throw new ConfigurationError(`invalid configuration: ${z.prettifyError(parsed.error)}`);
   const e = parsed.data;
+  // Issue 15: without PUBLIC_BASE_URL the JWT audience would follow the Host header, so a token
+  // issued for another service would be accepted when sent with that Host.
+  if (e.CDS_TRUSTED_ISSUERS !== undefined && e.PUBLIC_BASE_URL === undefined)
+    throw new ConfigurationError(
+      'invalid configuration: PUBLIC_BASE_URL is required when CDS_TRUSTED_ISSUERS is set ' +
+        '(the URL clients call, which their JWT aud must name)',
+    );
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS)
+    throw new ConfigurationError(
+      'invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS',
+    );
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
@@ -189,7 +208,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     bodyLimit: e.BODY_LIMIT,
     fhirTimeoutMs: e.FHIR_TIMEOUT_MS,
     fhirMaxPages: e.FHIR_MAX_PAGES,
-    demoFhir: e.DEMO_FHIR,
+    demoFhir: e.DEMO_FHIR ?? e.CDS_TRUSTED_ISSUERS === undefined,
     demoDir: e.DEMO_DIR,
     hooksDir: e.HOOKS_DIR,
     ...(e.CQL_DIR !== undefined ? { cqlDir: e.CQL_DIR } : {}),
@@ -210,6 +229,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     requestBudgetMs: e.REQUEST_BUDGET_MS,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+    headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+    maxConnections: e.MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     engineWorkers: e.ENGINE_WORKERS ?? availableParallelism(),
     // Cards and feedback (issue 4)

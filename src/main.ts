@@ -9,6 +9,7 @@ import { createEnginePool } from './engine/engine-pool.js';
 import { loadEligibilityEngine } from './engine/load-engine.js';
 import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import { createLogger, type Logger } from './http/logger.js';
+import { createHttpServer } from './http/server.js';
 import { nonFatalLedger } from './feedback/feedback-store.js';
 import { SqliteFeedbackStore } from './feedback/sqlite-feedback-store.js';
 import { createClientAuthenticator } from './security/client-auth.js';
@@ -114,16 +115,17 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
     ...(demo !== undefined ? { demoFhir: demo.handler } : {}),
   });
 
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(app, config, (dropped) => {
+    logger.warn(
+      { dropped, maxConnections: config.maxConnections },
+      'connections closed on arrival: MAX_CONNECTIONS are open',
+    );
+  });
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  // Longer than the idle timeout of common load balancers (AWS ALB: 60 s), so the balancer, not
-  // this process, closes idle connections; headers timeout a little longer, as Node requires.
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  server.headersTimeout = config.keepAliveTimeoutMs + 1000;
-  server.requestTimeout = config.requestTimeoutMs;
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   listeningPort = port;
@@ -144,7 +146,9 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
   );
   if (demo !== undefined)
     logger.warn(
-      'the embedded demo FHIR server is on (DEMO_FHIR=true): switch it off in production',
+      authenticated
+        ? 'the embedded demo FHIR server is on (DEMO_FHIR=true) beside authenticated clients: it is not authenticated'
+        : 'the embedded demo FHIR server is on (DEMO_FHIR): switch it off in production',
     );
   if (!authenticated)
     logger.warn(
@@ -160,8 +164,6 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
       { issuers: config.trustedIssuers.map((i) => i.iss), publicBaseUrl: config.publicBaseUrl },
       'CDS clients must present a JWT from a trusted issuer',
     );
-  if (authenticated && config.publicBaseUrl === undefined)
-    logger.warn('PUBLIC_BASE_URL is not set: the JWT audience is taken from the Host header');
   return server;
 }
 

@@ -64,4 +64,44 @@ describe('loadConfig', () => {
   ])('rejects an invalid %s', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigurationError);
   });
+
+  describe('with CDS_TRUSTED_ISSUERS (issue 15)', () => {
+    const issuersFile = (): string => {
+      const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'issuers.json');
+      writeFileSync(
+        file,
+        JSON.stringify([
+          { iss: 'https://ehr.example.org', jwksUrl: 'https://ehr.example.org/jwks.json' },
+        ]),
+      );
+      return file;
+    };
+
+    it('switches the demo FHIR server off unless DEMO_FHIR=true says otherwise', () => {
+      const CDS_TRUSTED_ISSUERS = issuersFile();
+      const PUBLIC_BASE_URL = 'https://cds.example.org';
+      expect(loadConfig({ CDS_TRUSTED_ISSUERS, PUBLIC_BASE_URL }).demoFhir).toBe(false);
+      expect(loadConfig({ CDS_TRUSTED_ISSUERS, PUBLIC_BASE_URL, DEMO_FHIR: 'true' }).demoFhir).toBe(
+        true,
+      );
+      expect(loadConfig({ DEMO_FHIR: 'false' }).demoFhir).toBe(false);
+    });
+
+    it('requires PUBLIC_BASE_URL, naming it', () => {
+      expect(() => loadConfig({ CDS_TRUSTED_ISSUERS: issuersFile() })).toThrow(
+        /PUBLIC_BASE_URL is required when CDS_TRUSTED_ISSUERS is set/,
+      );
+    });
+  });
+
+  it('refuses a headers timeout above the request timeout', () => {
+    expect(() => loadConfig({ HEADERS_TIMEOUT_MS: '40000', REQUEST_TIMEOUT_MS: '30000' })).toThrow(
+      /HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS/,
+    );
+    expect(loadConfig({})).toMatchObject({
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      maxConnections: 1000,
+    });
+  });
 });

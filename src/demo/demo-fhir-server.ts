@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import express, { Router, type Request, type Response } from 'express';
 import {
+  allOk,
   badRequest,
   getStatus,
   indexSearchParameterBundle,
@@ -14,6 +15,7 @@ import type { Bundle, OperationOutcome, Resource, SearchParameter } from '@medpl
 import { FhirRouter, MemoryRepository, type FhirRequest } from '@medplum/fhir-router';
 import { ConfigurationError } from '../shared/errors.js';
 import { locals } from '../http/request-context.js';
+import { compilePatientSearch, DemoSearchError, PATIENT_SEARCH_PARAMETERS } from './demo-search.js';
 
 /**
  * The embedded demo FHIR R4 server: medplum's FHIR router over its in-memory repository, loaded
@@ -22,7 +24,32 @@ import { locals } from '../http/request-context.js';
  */
 
 const DEFAULT_COUNT = 50;
-const MAX_COUNT = 500;
+/** Larger pages are cut to this size (a `next` link gives the rest). */
+export const MAX_COUNT = 100;
+
+/**
+ * The parameters of searches not about one patient's record (Patient, Medication, ...), which
+ * medplum answers over the few such resources. `_sort`, chains, `_has`, `_revinclude` and
+ * `_filter` made medplum evaluate FHIRPath over every record (a `_sort=-date` over the Synthea
+ * Observations held the event loop, and every hook call with it, for 2-3 s): refused (issue 15).
+ */
+const SHARED_SEARCH_PARAMETERS = new Set([
+  'identifier',
+  'gender',
+  'birthdate',
+  'name',
+  'family',
+  'given',
+  'code',
+  '_id',
+  '_count',
+  '_offset',
+  '_total',
+]);
+/** Parameters that are not filters on a patient's record. */
+const NOT_FILTERS = new Set(['patient', 'subject', '_count', '_offset', '_total', '_include']);
+/** Resource types a search may read without naming one patient: few, and not per patient. */
+const SHARED_TYPES = new Set(['Patient', 'Medication', 'Organization', 'Practitioner', 'Location']);
 
 let definitionsIndexed = false;
 
@@ -166,6 +193,43 @@ function firstValue(value: unknown): string | undefined {
   return undefined;
 }
 
+/** The one patient a search names (`Patient/<id>`), if exactly one. */
+function namedPatient(params: URLSearchParams): string | undefined {
+  const named = [...params.getAll('patient'), ...params.getAll('subject')];
+  const reference = named.length === 1 ? (named[0] ?? '') : '';
+  return reference.startsWith('Patient/') && !reference.includes(',') ? reference : undefined;
+}
+
+/**
+ * Refuses what the demo server does not answer, before any work: a search of patient records that
+ * does not name exactly one patient (its cost is then bounded by one patient's record), an unknown
+ * or chained parameter, `_sort`, an `_include` of anything but a medication.
+ */
+function checkSearch(type: string, params: URLSearchParams): void {
+  const shared = SHARED_TYPES.has(type);
+  if (!shared && namedPatient(params) === undefined)
+    throw new DemoSearchError(
+      `the demo FHIR server searches ${type} of one patient at a time: give patient=<id>`,
+    );
+  for (const name of new Set(params.keys())) {
+    const bare = name.split(':')[0] ?? name;
+    const known = shared
+      ? SHARED_SEARCH_PARAMETERS.has(bare) && !name.includes(':')
+      : PATIENT_SEARCH_PARAMETERS.has(bare) ||
+        ['patient', 'subject', '_count', '_offset', '_total', '_include'].includes(name);
+    if (!known || name.includes('.'))
+      throw new DemoSearchError(
+        `the demo FHIR server does not support the search parameter ${JSON.stringify(name.slice(0, 40))}` +
+          (name === '_sort' ? ' (results come in the order stored)' : ''),
+      );
+  }
+  for (const include of params.getAll('_include'))
+    if (include !== `${type}:medication`)
+      throw new DemoSearchError(
+        'the demo FHIR server supports only _include=<MedicationRequest|MedicationStatement>:medication',
+      );
+}
+
 /** Search parameters as name -> values, from the query string and a form-encoded POST body. */
 function searchParams(req: Request): URLSearchParams {
   const params = new URLSearchParams(
@@ -202,11 +266,11 @@ function searchParams(req: Request): URLSearchParams {
  */
 export async function createDemoFhirServer(options: DemoFhirOptions): Promise<DemoFhirServer> {
   indexFhirDefinitions();
-  // medplum's in-memory search scans every resource of a type, evaluating FHIRPath: one
-  // repository per patient file keeps a patient's searches fast; `all` serves reads and
-  // searches without a patient.
+  // `all` serves reads and the searches of shared types (medplum); a patient's searches run
+  // over that patient's record (demo-search.ts).
   const all = new MemoryRepository();
-  const byPatient = new Map<string, MemoryRepository>();
+  /** Each patient's record by resource type, in file order. */
+  const records = new Map<string, Map<string, Json[]>>();
   const fhirRouter = new FhirRouter();
   const patients: DemoPatient[] = [];
   let resourceCount = 0;
@@ -222,11 +286,10 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
       } catch (cause) {
         throw new ConfigurationError(`${path}: ${(cause as Error).message}`, { cause });
       }
-      const own = new MemoryRepository();
+      const stored: Json[] = [];
       for (const resource of bundleResources(json, path, shift ? options.today : undefined)) {
         try {
-          await all.updateResource(resource);
-          await own.updateResource(resource);
+          stored.push((await all.updateResource(resource)) as unknown as Json);
         } catch (cause) {
           throw new ConfigurationError(
             `${path}: ${resource.resourceType}/${resource.id ?? ''} is not valid FHIR R4`,
@@ -234,22 +297,24 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
           );
         }
         resourceCount++;
-        if (resource.resourceType === 'Patient' && resource.id !== undefined) {
-          patients.push({ id: resource.id, file });
-          byPatient.set(`Patient/${resource.id}`, own);
-        }
       }
+      // A file is one patient's record: the resources about that patient answer its searches.
+      const own = stored.filter((r) => r.resourceType === 'Patient');
+      if (own.length > 1) throw new ConfigurationError(`${path}: a demo file holds one Patient`);
+      const patientId = own[0]?.id;
+      if (typeof patientId !== 'string') continue;
+      patients.push({ id: patientId, file });
+      const reference = `Patient/${patientId}`;
+      const record = new Map<string, Json[]>();
+      for (const resource of stored) {
+        const about = (resource.subject ?? resource.patient) as { reference?: unknown } | undefined;
+        if (about?.reference !== reference) continue;
+        const type = resource.resourceType as string;
+        record.set(type, [...(record.get(type) ?? []), resource]);
+      }
+      records.set(reference, record);
     }
   }
-  const empty = new MemoryRepository();
-  /** The repository for a search: the patient's own when the search names one patient. */
-  const repoFor = (params: URLSearchParams): MemoryRepository => {
-    const named = [...params.getAll('patient'), ...params.getAll('subject')];
-    if (named.length !== 1) return all;
-    const reference = named[0] ?? '';
-    if (!reference.startsWith('Patient/') || reference.includes(',')) return all;
-    return byPatient.get(reference) ?? empty;
-  };
 
   const send = (res: Response, outcome: OperationOutcome, resource?: Resource): void => {
     res.status(getStatus(outcome)).type('application/fhir+json');
@@ -258,24 +323,69 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
   const baseUrl = (req: Request): string =>
     `${options.publicBaseUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${options.mountPath}`;
 
+  /** One patient's search: their record, filtered in plain JavaScript (demo-search.ts). */
+  const searchRecord = async (type: string, patient: string, params: URLSearchParams) => {
+    const filters = new URLSearchParams([...params].filter(([name]) => !NOT_FILTERS.has(name)));
+    const matches = (records.get(patient)?.get(type) ?? []).filter(compilePatientSearch(filters));
+    const count = Number(params.get('_count'));
+    const offset = Number(params.get('_offset'));
+    const page = matches.slice(offset, offset + count);
+    const included = new Map<string, Json>();
+    if (params.has('_include'))
+      for (const r of page) {
+        const ref = (r.medicationReference as { reference?: unknown } | undefined)?.reference;
+        if (typeof ref !== 'string' || !ref.startsWith('Medication/') || included.has(ref))
+          continue;
+        const medication = await all
+          .readResource('Medication', ref.slice('Medication/'.length))
+          .catch(() => undefined);
+        if (medication !== undefined) included.set(ref, medication as unknown as Json);
+      }
+    return {
+      resourceType: 'Bundle',
+      type: 'searchset',
+      total: matches.length,
+      entry: [
+        ...page.map((resource) => ({ resource, search: { mode: 'match' } })),
+        ...[...included.values()].map((resource) => ({ resource, search: { mode: 'include' } })),
+      ],
+    } as unknown as Bundle;
+  };
+
   const search = async (req: Request, res: Response): Promise<void> => {
     const type = req.params.type as string;
     locals(res).route = `${options.mountPath}/${type}${req.method === 'POST' ? '/_search' : ''}`;
     const params = searchParams(req);
-    const url = `/${type}?${params.toString()}`;
-    const [outcome, bundle] = await fhirRouter.handleRequest(
-      {
-        method: 'GET',
-        url,
-        body: undefined,
-        params: {},
-        query: {},
-        headers: {},
-      } as unknown as FhirRequest,
-      repoFor(params),
-    );
-    if (!isOk(outcome) || bundle?.resourceType !== 'Bundle') {
-      send(res, outcome);
+    const patient = namedPatient(params);
+    let bundle: Bundle;
+    try {
+      checkSearch(type, params);
+      if (SHARED_TYPES.has(type)) {
+        const [outcome, found] = await fhirRouter.handleRequest(
+          {
+            method: 'GET',
+            url: `/${type}?${params.toString()}`,
+            body: undefined,
+            params: {},
+            query: {},
+            headers: {},
+          } as unknown as FhirRequest,
+          all,
+        );
+        if (!isOk(outcome) || found?.resourceType !== 'Bundle') {
+          send(res, outcome);
+          return;
+        }
+        bundle = found;
+      } else {
+        bundle = await searchRecord(type, patient as string, params);
+      }
+    } catch (error) {
+      if (!(error instanceof DemoSearchError)) throw error;
+      send(res, {
+        ...badRequest(error.message),
+        issue: [{ severity: 'error', code: 'invalid', diagnostics: error.message }],
+      });
       return;
     }
     const count = Number(params.get('_count'));
@@ -288,12 +398,12 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
     };
     const links = [{ relation: 'self', url: link(offset) }];
     if (offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
-    send(res, outcome, {
+    send(res, allOk, {
       ...bundle,
       link: links,
       entry: bundle.entry?.map((e) => ({
         ...e,
-        fullUrl: `${baseUrl(req)}/${type}/${e.resource?.id ?? ''}`,
+        fullUrl: `${baseUrl(req)}/${e.resource?.resourceType ?? type}/${e.resource?.id ?? ''}`,
       })),
     } as Bundle);
   };

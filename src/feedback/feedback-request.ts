@@ -6,23 +6,37 @@ import { AppError } from '../shared/errors.js';
  * `{ "feedback": [ { card, outcome, acceptedSuggestions?, overrideReason?, outcomeTimestamp } ] }`.
  */
 
-const Text = z.string().regex(/\S/, 'must not be empty or blank');
+/** Entries in one feedback body at most: a client sends one per card it showed (issue 15). */
+export const MAX_FEEDBACK_ENTRIES = 100;
 
-/** A Coding given as an override reason: the spec requires `display` on override reasons. */
-const ReasonCodingSchema = z.object({ system: Text, code: Text, display: Text }).strict();
+/** A non-blank string of at most `max` characters. */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${String(max)} characters`)
+    .regex(/\S/, 'must not be empty or blank');
+
+/**
+ * A Coding given as an override reason. `display` is optional: the spec's own example and the
+ * CDS Hooks Sandbox send `{code, system}` (issue 14); the card's display is looked up instead.
+ */
+const ReasonCodingSchema = z
+  .object({ system: text(1024), code: text(256), display: text(1024).optional() })
+  .loose();
 
 export const FeedbackEntrySchema = z
   .object({
-    /** The `uuid` of the card the feedback is about. */
-    card: Text,
+    /** The `uuid` of the card the feedback is about (this service issues RFC 4122 uuids). */
+    card: z.uuid('must be the uuid of a card'),
     outcome: z.enum(['accepted', 'overridden']),
     acceptedSuggestions: z
-      .array(z.object({ id: Text }).strict())
+      .array(z.object({ id: text(256) }).loose())
       .min(1)
+      .max(20)
       .optional(),
     overrideReason: z
-      .object({ reason: ReasonCodingSchema.optional(), userComment: Text.optional() })
-      .strict()
+      .object({ reason: ReasonCodingSchema.optional(), userComment: text(4000).optional() })
+      .loose()
       .refine((r) => r.reason !== undefined || r.userComment !== undefined, {
         message: 'overrideReason must not be empty',
       })
@@ -43,7 +57,12 @@ export const FeedbackEntrySchema = z
   });
 
 export const FeedbackRequestSchema = z
-  .object({ feedback: z.array(FeedbackEntrySchema).min(1) })
+  .object({
+    feedback: z
+      .array(FeedbackEntrySchema)
+      .min(1)
+      .max(MAX_FEEDBACK_ENTRIES, `at most ${String(MAX_FEEDBACK_ENTRIES)} entries per body`),
+  })
   .loose();
 
 export type FeedbackEntry = z.infer<typeof FeedbackEntrySchema>;
@@ -55,14 +74,35 @@ export class InvalidFeedbackError extends AppError {
   readonly issueCode = 'invalid' as const;
 }
 
+/** A reason a card offers (`overrideReasons`): matched by system and code. */
+export interface OfferedReason {
+  readonly system: string;
+  readonly code: string;
+  readonly display: string;
+}
+
 /**
- * Validates a feedback body once; the parsed value is what flows on.
+ * Validates a feedback body once; the parsed value is what flows on. An override reason that the
+ * cards offer (same system and code) takes the card's display, whatever display the client sent
+ * or left out, so that reports count one reason once; another reason is kept as sent.
  * @param body - the parsed JSON request body.
+ * @param offered - the override reasons the service's cards offer.
  * @throws InvalidFeedbackError naming each problem and its location (`feedback[0].outcome`).
  */
-export function parseFeedbackRequest(body: unknown): FeedbackRequest {
+export function parseFeedbackRequest(
+  body: unknown,
+  offered: readonly OfferedReason[] = [],
+): FeedbackRequest {
   const parsed = FeedbackRequestSchema.safeParse(body);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    for (const entry of parsed.data.feedback) {
+      const reason = entry.overrideReason?.reason;
+      if (reason === undefined) continue;
+      const match = offered.find((o) => o.system === reason.system && o.code === reason.code);
+      if (match !== undefined) reason.display = match.display;
+    }
+    return parsed.data;
+  }
   const issues = parsed.error.issues.slice(0, 10);
   const where = (path: readonly PropertyKey[]): string =>
     path

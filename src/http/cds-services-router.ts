@@ -36,6 +36,21 @@ export interface CdsServicesRouterDeps extends PatientViewDeps {
    * cancelled and the evaluation abandoned. Absent: no budget.
    */
   readonly requestBudgetMs?: number;
+  /**
+   * Called once per hook call answered 200, with how (issue 15): `cards` (the evaluation's
+   * answer, cards or none), `budget-exceeded` (no cards: the time budget ran out) or `overloaded`
+   * (no cards: the engine shed the call). For a metric; the same outcome is on the log line.
+   */
+  readonly onHookAnswered?: (event: HookAnswered) => void;
+}
+
+/** How a hook call was answered; the `budget-exceeded` and `overloaded` answers carry no cards. */
+export type HookCallOutcome = 'cards' | 'budget-exceeded' | 'overloaded';
+
+export interface HookAnswered {
+  readonly serviceId: string;
+  readonly outcome: HookCallOutcome;
+  readonly elapsedMs: number;
 }
 
 /** Why a call's work was stopped. */
@@ -64,6 +79,8 @@ export function cdsServicesRouter(
   router.post('/cds-services/:id', async (req: Request, res: Response) => {
     // The budget counts from the request's arrival (body reading and authentication included).
     const started = locals(res).receivedAt ?? Date.now();
+    // Answers and errors of a hook call are about a patient: no cache may keep them (issue 15).
+    res.setHeader('Cache-Control', 'no-store');
     const service = byId.get(req.params.id as string);
     if (service === undefined) throw new NotFoundError('no CDS service with this id');
     const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
@@ -140,9 +157,15 @@ export function cdsServicesRouter(
       if (aborter.signal.reason instanceof BudgetExceeded)
         log.debug({ error: errorForLog(error) }, 'work abandoned after the time budget');
     });
+    const answered = (outcome: HookCallOutcome): number => {
+      const elapsedMs = Date.now() - started;
+      deps.onHookAnswered?.({ serviceId: service.id, outcome, elapsedMs });
+      return elapsedMs;
+    };
     const answerEmpty = (): void => {
+      const elapsedMs = answered('budget-exceeded');
       log.warn(
-        { budgetMs, elapsedMs: Date.now() - started },
+        { outcome: 'budget-exceeded', budgetMs, elapsedMs },
         'time budget exceeded: answered no cards',
       );
       res.json({ cards: [] });
@@ -155,7 +178,11 @@ export function cdsServicesRouter(
         answerEmpty();
         return;
       }
-      log.info({ ...outcome.summary, answeredBy }, 'patient-view answered');
+      const elapsedMs = answered('cards');
+      log.info(
+        { ...outcome.summary, answeredBy, outcome: 'cards', elapsedMs },
+        'patient-view answered',
+      );
       const dropped = droppedResources(outcome.summary.prefetch);
       if (dropped !== undefined)
         log.warn(
@@ -182,7 +209,8 @@ export function cdsServicesRouter(
       // Shedding load: an EHR treats an error like no advice anyway, and an error may be
       // counted against the service. Answer as the spec's "no guidance" and say so in the log.
       if (error instanceof EngineOverloadedError) {
-        log.warn({ elapsedMs: Date.now() - started }, 'engine overloaded: answered no cards');
+        const elapsedMs = answered('overloaded');
+        log.warn({ outcome: 'overloaded', elapsedMs }, 'engine overloaded: answered no cards');
         res.json({ cards: [] });
         return;
       }

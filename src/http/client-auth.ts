@@ -2,6 +2,15 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ClientAuthenticator } from '../security/client-auth.js';
 import { locals } from './request-context.js';
 
+/** The route pattern of a path under /cds-services (the path itself is never logged). */
+function routePattern(path: string): string {
+  const parts = path.replace(/\/+$/, '').split('/').slice(2);
+  if (parts.length === 0) return '/cds-services';
+  if (parts.length === 1) return '/cds-services/:id';
+  if (parts.length === 2 && parts[1] === 'feedback') return '/cds-services/:id/feedback';
+  return '/cds-services/(unmatched)';
+}
+
 /**
  * Requires a trusted client's JWT on every call under the mount point (discovery included).
  * {@link https://cds-hooks.hl7.org/2.0/#trusting-cds-clients}
@@ -32,6 +41,8 @@ export function requireClientAuth(
     }
     const log = locals(res).log;
     if (!result.ok) {
+      // Answered before routing: name the route pattern for the access line (issue 14).
+      locals(res).route = routePattern(path);
       log.warn(
         { reason: result.reason, iss: result.iss, jti: result.jti },
         'client authentication failed',

@@ -11,20 +11,24 @@ import { decodeJsonBody } from '../cds-hooks/prefetched-call.js';
 export const JSON_MEDIA_TYPES = ['application/json', 'application/*+json'];
 
 /**
- * The body parser of `/cds-services`: raw bytes for `POST /cds-services/{id}` with a UTF-8 (or
- * unstated) charset when `rawHookCalls` is on, `express.json()` for everything else.
+ * The body parser of `/cds-services`, for hook calls (`POST /cds-services/{id}`) only: no other
+ * request there has a body to read (feedback reads its own, with a smaller limit). Raw bytes with
+ * a UTF-8 (or unstated) charset when `rawHookCalls` is on, `express.json()` otherwise.
  */
 export function cdsServicesBodyParser(options: {
   readonly limit: string | number;
   readonly rawHookCalls: boolean;
 }): RequestHandler {
   const json: RequestHandler = express.json({ limit: options.limit, type: JSON_MEDIA_TYPES });
-  if (!options.rawHookCalls) return json;
   const raw: RequestHandler = express.raw({ limit: options.limit, type: JSON_MEDIA_TYPES });
   return (req, res, next) => {
+    if (req.method !== 'POST' || !/^\/[^/]+\/?$/.test(req.path)) {
+      next();
+      return;
+    }
     const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1];
     const utf8 = charset === undefined || charset.toLowerCase() === 'utf-8';
-    if (req.method === 'POST' && /^\/[^/]+\/?$/.test(req.path) && utf8) raw(req, res, next);
+    if (options.rawHookCalls && utf8) raw(req, res, next);
     else json(req, res, next);
   };
 }

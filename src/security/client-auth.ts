@@ -77,6 +77,11 @@ export interface ClientAuthenticatorOptions {
     readonly cooldownMs?: number;
     /** A fetched JWK Set is used this long before it is fetched again. */
     readonly cacheMaxAgeMs?: number;
+    /**
+     * After a failed fetch of a JWK Set, tokens naming it are refused without fetching for this
+     * long (default 30 s): forged tokens must not make the service hammer a failing endpoint.
+     */
+    readonly failureCooldownMs?: number;
   };
   /** The clock (ms); tests move it. */
   readonly now?: () => number;
@@ -98,6 +103,11 @@ const BEARER = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*\.[A-Za-z0-9\-_]*)$/i;
 /** An untrusted claim shortened for the log. */
 function forLog(value: unknown): string | undefined {
   return typeof value === 'string' ? value.slice(0, 200) : undefined;
+}
+
+/** A JWK Set whose last fetch failed, within its failure cooldown. */
+class JwksCoolingDownError extends Error {
+  override readonly name = 'JwksCoolingDownError';
 }
 
 function reasonFor(error: unknown): AuthFailureReason {
@@ -139,6 +149,7 @@ export function createClientAuthenticator(
   const byIss = new Map(options.issuers.map((i) => [i.iss, i]));
   const replay = new ReplayCache(options.replayCacheSize, now);
   const tolerance = options.clockToleranceSec;
+  const failureCooldownMs = options.jwks.failureCooldownMs ?? 30_000;
   let dispatcher: Dispatcher | undefined;
   const remote = new Map<string, JWTVerifyGetKey>();
   const local = new Map<string, JWTVerifyGetKey>();
@@ -150,12 +161,27 @@ export function createClientAuthenticator(
         maxResponseBytes: options.jwks.maxResponseBytes,
         timeoutMs: options.jwks.timeoutMs,
       });
-      keys = createRemoteJWKSet(new URL(url), {
+      const fetched = createRemoteJWKSet(new URL(url), {
         timeoutDuration: options.jwks.timeoutMs,
         cooldownDuration: options.jwks.cooldownMs ?? 30_000,
         cacheMaxAge: options.jwks.cacheMaxAgeMs ?? 600_000,
         [customFetch]: boundedFetch(dispatcher),
       });
+      // jose's cooldown starts at a successful fetch only: while the endpoint fails, every token
+      // (a made-up kid included) would fetch again. Failures start a cooldown of their own.
+      let failedAt: number | undefined;
+      keys = async (header, token) => {
+        if (failedAt !== undefined && now() - failedAt < failureCooldownMs)
+          throw new JwksCoolingDownError();
+        try {
+          const key = await fetched(header, token);
+          failedAt = undefined;
+          return key;
+        } catch (error) {
+          if (reasonFor(error) === 'jwks-unavailable') failedAt = now();
+          throw error;
+        }
+      };
       remote.set(url, keys);
     }
     return keys;
@@ -231,6 +257,8 @@ export function createClientAuthenticator(
     }
     const exp = payload.exp as number;
     if (exp - currentMs / 1000 > MAX_TOKEN_LIFETIME_SEC + tolerance) return fail('lifetime');
+    // The lifetime the issuer gave the token, not only what is left of it (issue 15).
+    if (exp - (payload.iat as number) > MAX_TOKEN_LIFETIME_SEC + tolerance) return fail('lifetime');
     if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256)
       return fail('claims');
     if (!replay.remember(`${issuer.iss}\u0000${payload.jti}`, (exp + tolerance) * 1000))

@@ -93,4 +93,83 @@ describe('createDemoFhirServer', () => {
       .expect(400);
     expect(res.body.resourceType).toBe('OperationOutcome');
   });
+
+  // Issue 15 item 2: searches that made medplum evaluate FHIRPath over every record blocked the
+  // event loop (and every hook call) for seconds; the rest are answered over one patient's record.
+  describe('bounded searches (issue 15)', () => {
+    const outcomeOf = (res: request.Response) =>
+      (res.body as { issue: { diagnostics: string }[] }).issue[0]?.diagnostics;
+
+    it.each([
+      ['_sort', '/demo/fhir/Observation?patient=sle-eligible&_sort=-date', /_sort/],
+      ['a search of every record', '/demo/fhir/Observation?_count=100', /one patient at a time/],
+      ['two patients', '/demo/fhir/Observation?patient=sle-eligible,ssc-ild', /one patient/],
+      [
+        'a chained parameter',
+        '/demo/fhir/Observation?patient=sle-eligible&subject.name=x',
+        /subject\.name/,
+      ],
+      ['_has', '/demo/fhir/Observation?patient=sle-eligible&_has:Encounter:x:y=z', /_has/],
+      ['_revinclude', '/demo/fhir/Patient?_revinclude=Observation:subject', /_revinclude/],
+      [
+        'another _include',
+        '/demo/fhir/Observation?patient=sle-eligible&_include=Observation:subject',
+        /_include/,
+      ],
+      ['_sort on patients', '/demo/fhir/Patient?_sort=-birthdate', /_sort/],
+      ['a malformed date', '/demo/fhir/Observation?patient=sle-eligible&date=ge-yesterday', /date/],
+    ])('refuses %s with 400 and an OperationOutcome saying why', async (_case, url, why) => {
+      const res = await request(app).get(url).expect(400);
+      expect(res.body.resourceType).toBe('OperationOutcome');
+      expect(outcomeOf(res)).toMatch(why);
+    });
+
+    it('cuts _count to 100, with a next link to the rest', async () => {
+      const res = await request(app)
+        .get('/demo/fhir/Observation?patient=79dd039a-3e9a-4e1b-afb1-5cad0bea9eb9&_count=500')
+        .expect(200);
+      expect(res.body.entry).toHaveLength(100);
+      expect(res.body.total).toBeGreaterThan(200);
+      const next = (res.body.link as { relation: string; url: string }[]).find(
+        (l) => l.relation === 'next',
+      );
+      expect(next?.url).toMatch(/_count=100&/);
+      expect(next?.url).toMatch(/_offset=100$/);
+    });
+
+    it('filters one record by code, category and date as a FHIR server does', async () => {
+      const ids = async (query: string) =>
+        (
+          (
+            await request(app)
+              .get(`/demo/fhir/Observation?patient=sle-eligible&${query}`)
+              .expect(200)
+          ).body as { entry?: { resource: { id: string } }[] }
+        ).entry?.map((e) => e.resource.id) ?? [];
+      expect(await ids('code=http://loinc.org|2160-0')).toEqual(['sle-eligible-observation-13']);
+      expect(await ids('code=2160-0,718-7')).toEqual([
+        'sle-eligible-observation-5',
+        'sle-eligible-observation-13',
+      ]);
+      expect(await ids('code=http://snomed.info/sct|2160-0')).toEqual([]);
+      const labs = await ids('category=laboratory');
+      expect(labs).toContain('sle-eligible-observation-13');
+      expect(await ids('category=survey')).not.toContain('sle-eligible-observation-13');
+      // written for 2026-11-22 as 2026-11-18, moved 40 days: 2026-12-28
+      expect(await ids('code=2160-0&date=2026-12-28')).toHaveLength(1);
+      expect(await ids('code=2160-0&date=ge2026-12-28&date=lt2026-12-29')).toHaveLength(1);
+      expect(await ids('code=2160-0&date=gt2026-12-28')).toEqual([]);
+      expect(await ids('code=2160-0&date=le2026-12')).toHaveLength(1);
+      expect(await ids('code=2160-0&date=lt2026-12-28')).toEqual([]);
+    });
+
+    it('accepts the _include of medications that hook calls send', async () => {
+      const res = await request(app)
+        .get(
+          '/demo/fhir/MedicationRequest?patient=sle-eligible&_include=MedicationRequest:medication',
+        )
+        .expect(200);
+      expect(res.body.total).toBeGreaterThan(0);
+    });
+  });
 });

@@ -78,16 +78,21 @@ describe('POST /cds-services/:id/feedback (router)', () => {
       'feedback[0].acceptedSuggestions',
     ],
     [
-      'an override reason without display',
+      'an override reason without code',
       {
         feedback: [
           {
             ...OVERRIDE.feedback[0],
-            overrideReason: { reason: { system: 'urn:x', code: 'y' } },
+            overrideReason: { reason: { system: 'urn:x', display: 'y' } },
           },
         ],
       },
-      'feedback[0].overrideReason.reason.display',
+      'feedback[0].overrideReason.reason.code',
+    ],
+    [
+      'a card that is not a uuid',
+      { feedback: [{ ...OVERRIDE.feedback[0], card: 'card-1' }] },
+      'feedback[0].card',
     ],
     [
       'a timestamp that is not ISO 8601',
