@@ -74,14 +74,21 @@ export interface PatientViewResult {
   };
 }
 
-/** Records which trial each issued card is about, for feedback (issue 4). */
-export function rememberIssuedCards(
+/**
+ * Records which trial each issued card is about, for feedback (issue 4), before the cards go out:
+ * feedback on a card may reach another replica a moment later (issue 17).
+ */
+export async function rememberIssuedCards(
   deps: Pick<PatientViewDeps, 'cardLedger'>,
   service: ServiceDefinition,
   hookInstance: string,
   cards: readonly Card[],
-): void {
-  deps.cardLedger?.remember({ serviceId: service.id, hookInstance, cards: issuedCards(cards) });
+): Promise<void> {
+  await deps.cardLedger?.remember({
+    serviceId: service.id,
+    hookInstance,
+    cards: issuedCards(cards),
+  });
 }
 
 /**
@@ -138,7 +145,7 @@ export async function answerPatientView(
     ...deps.cardOptions,
     userId: request.context.userId,
   });
-  rememberIssuedCards(deps, service, request.hookInstance, cards);
+  await rememberIssuedCards(deps, service, request.hookInstance, cards);
   return {
     response: { cards },
     summary: {

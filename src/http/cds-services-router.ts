@@ -121,7 +121,7 @@ export function cdsServicesRouter(
         if (fast.kind === 'answered') {
           answeredBy = 'worker';
           named(fast.hookInstance);
-          rememberIssuedCards(deps, service, fast.hookInstance, fast.result.response.cards);
+          await rememberIssuedCards(deps, service, fast.hookInstance, fast.result.response.cards);
           return fast.result;
         }
         // The body came back with the call (it was moved to the worker, not copied).

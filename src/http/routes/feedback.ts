@@ -30,7 +30,7 @@ export function feedbackRouter(deps: FeedbackRouteDeps): Router {
   const router = Router();
   // A no-op when the app has already parsed the body (it has: express.json on /cds-services).
   router.use('/cds-services/:id/feedback', express.json({ limit: '1mb' }));
-  router.post('/cds-services/:id/feedback', (req: Request, res: Response) => {
+  router.post('/cds-services/:id/feedback', async (req: Request, res: Response) => {
     const serviceId = req.params.id as string;
     if (deps.isKnownService !== undefined && !deps.isKnownService(serviceId)) {
       res.status(404).json(outcome('not-found', 'no CDS service with this id'));
@@ -39,7 +39,7 @@ export function feedbackRouter(deps: FeedbackRouteDeps): Router {
     let result: FeedbackRecordResult;
     try {
       const body = parseFeedbackRequest(req.body);
-      result = deps.store.record(serviceId, body.feedback);
+      result = await deps.store.record(serviceId, body.feedback);
     } catch (error) {
       if (error instanceof AppError) {
         res.status(error.status).json(error.toOperationOutcome());
