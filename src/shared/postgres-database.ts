@@ -53,7 +53,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX feedback_card ON feedback (service_id, card_uuid);
 
-  -- JWT ids seen (issuer and jti), until the token expires: a token is accepted once, by any replica.
+  -- JWT ids seen (SHA-256 of issuer and jti), until the token expires: a token is accepted once,
+  -- by any replica.
   CREATE TABLE jwt_replay (
     key        text PRIMARY KEY,
     expires_at timestamptz NOT NULL
