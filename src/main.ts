@@ -63,7 +63,7 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
   // Cards and feedback (issue 4): one database for feedback and the card ledger, SQLite or (issue
   // 17, replicas) PostgreSQL, which also holds the JWT replay cache.
   const stores = await openFeedbackStores(config, (error) => {
-    logger.warn({ err: error }, 'a database connection failed');
+    logger.warn({ err: error }, 'the database is unavailable');
   });
   logger.info({ store: stores.description }, 'feedback store open');
   // SQLite closes synchronously here (a clean WAL); PostgreSQL connections end with the process.

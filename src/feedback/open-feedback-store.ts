@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { PostgresReplayCache } from '../security/postgres-replay-cache.js';
 import type { ReplayCache } from '../security/replay-cache.js';
 import { openPostgres } from '../shared/postgres-database.js';
-import type { CardLedger, FeedbackStore } from './feedback-store.js';
+import { StoreUnavailableError, type CardLedger, type FeedbackStore } from './feedback-store.js';
 import { PostgresFeedbackStore } from './postgres-feedback-store.js';
 import { SqliteFeedbackStore } from './sqlite-feedback-store.js';
 
@@ -25,20 +25,37 @@ export interface OpenedStores {
  */
 export async function openFeedbackStores(
   config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'feedbackDbPath' | 'cardLedgerTtlDays'>,
-  onPoolError: (error: Error) => void = () => undefined,
+  onError: (error: Error) => void = () => undefined,
 ): Promise<OpenedStores> {
   if (config.databaseUrl !== undefined) {
     const pool = await openPostgres({
       url: config.databaseUrl,
       poolSize: config.databasePoolSize,
-      onError: onPoolError,
+      onError,
     });
     const store = new PostgresFeedbackStore(pool, { cardTtlDays: config.cardLedgerTtlDays });
+    const replay = new PostgresReplayCache(pool);
+    // The callers answer 503 without the cause: say why in the log (the driver's message: host,
+    // port, error code; no patient data, no password).
+    const reported =
+      <A extends unknown[], T>(call: (...args: A) => Promise<T>) =>
+      async (...args: A): Promise<T> => {
+        try {
+          return await call(...args);
+        } catch (error) {
+          if (error instanceof StoreUnavailableError) onError(error);
+          throw error;
+        }
+      };
     const url = new URL(config.databaseUrl);
     return {
-      feedbackStore: store,
+      feedbackStore: {
+        record: reported(store.record.bind(store)),
+        report: store.report.bind(store),
+        close: store.close.bind(store),
+      },
       cardLedger: store,
-      replayCache: new PostgresReplayCache(pool),
+      replayCache: { remember: reported(replay.remember.bind(replay)) },
       description: `postgres ${url.hostname}:${url.port || '5432'}${url.pathname}`,
       close: () => pool.end(),
     };
