@@ -109,6 +109,9 @@ export const EnvSchema = z.object({
   CARD_SMART_LINK_URL: z.url({ protocol: /^https?$/ }).optional(),
   CARD_SMART_LINK_LABEL: z.string().min(1).max(80).optional(),
   SHOW_NOT_RECRUITING: BooleanFlagSchema.default(false),
+  // Replicas (issue 17): shared state on PostgreSQL
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'a postgres:// URL' }).optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
 });
 
 export interface Config {
@@ -165,6 +168,14 @@ export interface Config {
   readonly cardSmartLink?: { readonly url: string; readonly label?: string };
   /** Also show trials whose registry status is not RECRUITING. */
   readonly showNotRecruiting: boolean;
+  // Replicas (issue 17)
+  /**
+   * PostgreSQL holding feedback, the card ledger and the JWT replay cache, shared by replicas;
+   * unset: SQLite (feedbackDbPath) and an in-memory replay cache.
+   */
+  readonly databaseUrl?: string;
+  /** Connections per process to DATABASE_URL. */
+  readonly databasePoolSize: number;
 }
 
 function readSiteCodeMap(path: string): SiteCodeMap {
@@ -245,5 +256,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         }
       : {}),
     showNotRecruiting: e.SHOW_NOT_RECRUITING,
+    ...(e.DATABASE_URL !== undefined ? { databaseUrl: e.DATABASE_URL } : {}),
+    databasePoolSize: e.DATABASE_POOL_SIZE,
   });
 }

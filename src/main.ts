@@ -11,7 +11,7 @@ import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import { createLogger, type Logger } from './http/logger.js';
 import { createHttpServer } from './http/server.js';
 import { nonFatalLedger } from './feedback/feedback-store.js';
-import { SqliteFeedbackStore } from './feedback/sqlite-feedback-store.js';
+import { openFeedbackStores } from './feedback/open-feedback-store.js';
 import { createClientAuthenticator } from './security/client-auth.js';
 import { createFhirServerPolicy, demoFhirServerBases } from './security/fhir-server-policy.js';
 
@@ -61,16 +61,19 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
         ...(config.publicBaseUrl !== undefined ? { publicBaseUrl: config.publicBaseUrl } : {}),
       })
     : undefined;
-  // Cards and feedback (issue 4): one SQLite database for feedback and the card ledger.
-  const feedbackStore = new SqliteFeedbackStore(config.feedbackDbPath, {
-    cardTtlDays: config.cardLedgerTtlDays,
+  // Cards and feedback (issue 4): one database for feedback and the card ledger, SQLite or (issue
+  // 17, replicas) PostgreSQL, which also holds the JWT replay cache.
+  const stores = await openFeedbackStores(config, (error) => {
+    logger.warn({ err: error }, 'the database is unavailable');
   });
+  logger.info({ store: stores.description }, 'feedback store open');
+  // SQLite closes synchronously here (a clean WAL); PostgreSQL connections end with the process.
   process.once('exit', () => {
-    feedbackStore.close();
+    void stores.close();
   });
   const feedbackDeps = {
-    feedbackStore,
-    cardLedger: nonFatalLedger(feedbackStore, (error) => {
+    feedbackStore: stores.feedbackStore,
+    cardLedger: nonFatalLedger(stores.cardLedger, (error) => {
       logger.warn({ err: error }, 'could not remember issued cards');
     }),
     cardOptions: {
@@ -85,6 +88,7 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
         issuers: config.trustedIssuers,
         clockToleranceSec: config.jwtClockSkewSec,
         replayCacheSize: config.jwtReplayCacheSize,
+        ...(stores.replayCache !== undefined ? { replayCache: stores.replayCache } : {}),
         jwks: { timeoutMs: config.jwksTimeoutMs, maxResponseBytes: 1024 * 1024 },
       })
     : undefined;

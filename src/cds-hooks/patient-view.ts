@@ -77,14 +77,21 @@ export interface PatientViewResult {
   };
 }
 
-/** Records which trial each issued card is about, for feedback (issue 4). */
-export function rememberIssuedCards(
+/**
+ * Records which trial each issued card is about, for feedback (issue 4), before the cards go out:
+ * feedback on a card may reach another replica a moment later (issue 17).
+ */
+export async function rememberIssuedCards(
   deps: Pick<PatientViewDeps, 'cardLedger'>,
   service: ServiceDefinition,
   hookInstance: string,
   cards: readonly Card[],
-): void {
-  deps.cardLedger?.remember({ serviceId: service.id, hookInstance, cards: issuedCards(cards) });
+): Promise<void> {
+  await deps.cardLedger?.remember({
+    serviceId: service.id,
+    hookInstance,
+    cards: issuedCards(cards),
+  });
 }
 
 /**
@@ -144,7 +151,7 @@ export async function answerPatientView(
   // Rendering a large record takes time too: past the deadline no card is issued (nor remembered).
   if (deadline !== undefined && Date.now() > deadline)
     throw new EngineDeadlineError('the call passed its deadline while rendering cards');
-  rememberIssuedCards(deps, service, request.hookInstance, cards);
+  await rememberIssuedCards(deps, service, request.hookInstance, cards);
   return {
     response: { cards },
     summary: {

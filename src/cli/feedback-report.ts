@@ -3,17 +3,21 @@
  *
  * Prints, per trial, how many cards were shown and what clinicians did with them: accepted, and
  * overridden by reason (the latest outcome of each card counts). The database is the service's
- * feedback database: `--db`, else FEEDBACK_DB_PATH, else data/feedback.sqlite.
+ * feedback database: `--db FILE` (SQLite), else DATABASE_URL (PostgreSQL, issue 17), else
+ * FEEDBACK_DB_PATH, else data/feedback.sqlite.
  *
  * Exit codes: 0 done, 2 usage or no database, 1 unexpected failure.
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { TrialFeedbackSummary } from '../feedback/feedback-store.js';
+import type { FeedbackStore } from '../feedback/feedback-store.js';
+import { PostgresFeedbackStore } from '../feedback/postgres-feedback-store.js';
 import {
   DEFAULT_FEEDBACK_DB_PATH,
   SqliteFeedbackStore,
 } from '../feedback/sqlite-feedback-store.js';
+import { openPostgres } from '../shared/postgres-database.js';
 
 const USAGE = 'usage: npm run feedback:report -- [--db FILE] [--service ID] [--format table|json]';
 
@@ -44,16 +48,16 @@ export function formatFeedbackTable(rows: readonly TrialFeedbackSummary[]): stri
 /**
  * The command.
  * @param argv - arguments after the script name.
- * @param env - the environment (FEEDBACK_DB_PATH).
+ * @param env - the environment (DATABASE_URL, FEEDBACK_DB_PATH).
  * @returns the exit code.
  */
-export function main(
+export async function main(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
   out: (text: string) => void = (t) => process.stdout.write(t),
   err: (line: string) => void = console.error,
-): number {
-  let db = env.FEEDBACK_DB_PATH ?? DEFAULT_FEEDBACK_DB_PATH;
+): Promise<number> {
+  let db: string | undefined;
   let format: 'table' | 'json' = 'table';
   let serviceId: string | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -80,27 +84,53 @@ export function main(
       return 2;
     }
   }
-  if (!existsSync(db)) {
-    err(`no feedback database at ${db} (set --db or FEEDBACK_DB_PATH)`);
-    return 2;
+  const databaseUrl = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL;
+  let store: FeedbackStore;
+  let close: () => Promise<void>;
+  if (db === undefined && databaseUrl !== undefined) {
+    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
+      err('DATABASE_URL must be a postgres:// URL');
+      return 2;
+    }
+    let pool;
+    try {
+      pool = await openPostgres({ url: databaseUrl, poolSize: 1 });
+    } catch (error) {
+      // The driver's message names the host or the failure, never the password.
+      err(`cannot open the feedback database at DATABASE_URL: ${(error as Error).message}`);
+      return 2;
+    }
+    store = new PostgresFeedbackStore(pool);
+    close = () => pool.end();
+  } else {
+    const file =
+      db ??
+      (env.FEEDBACK_DB_PATH === '' ? undefined : env.FEEDBACK_DB_PATH) ??
+      DEFAULT_FEEDBACK_DB_PATH;
+    if (!existsSync(file)) {
+      err(`no feedback database at ${file} (set --db, DATABASE_URL or FEEDBACK_DB_PATH)`);
+      return 2;
+    }
+    const sqlite = new SqliteFeedbackStore(file, { fileMustExist: true });
+    store = sqlite;
+    close = () => sqlite.close();
   }
-  const store = new SqliteFeedbackStore(db, { fileMustExist: true });
   try {
-    const rows = store.report(serviceId === undefined ? {} : { serviceId });
+    const rows = await store.report(serviceId === undefined ? {} : { serviceId });
     out(
       format === 'json'
         ? `${JSON.stringify({ trials: rows }, null, 2)}\n`
         : formatFeedbackTable(rows),
     );
   } finally {
-    store.close();
+    await close();
   }
   return 0;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   try {
-    process.exitCode = main(process.argv.slice(2));
+    process.exitCode = await main(process.argv.slice(2));
   } catch (error) {
     console.error(error);
     process.exitCode = 1;

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { AppError } from '../shared/errors.js';
 import type { FeedbackEntry } from './feedback-request.js';
 
 /**
@@ -33,23 +34,27 @@ export interface CardLedger {
     readonly serviceId: string;
     readonly hookInstance: string;
     readonly cards: readonly IssuedCardRef[];
-  }): void;
+  }): Promise<void>;
   /**
    * The trial and hook call of a card issued and not yet expired, if any.
    * @param cardUuid - a card uuid as echoed in feedback.
    */
   lookup(
     cardUuid: string,
-  ):
+  ): Promise<
     | { readonly serviceId: string; readonly trialId: string; readonly hookInstance: string }
-    | undefined;
+    | undefined
+  >;
 }
 
 /** What storing one feedback body did. */
 export interface FeedbackRecordResult {
   /** Entries stored for the first time. */
   readonly stored: number;
-  /** Entries already stored (the same card, outcome and timestamp): ignored. */
+  /**
+   * Entries already stored: the same card and outcome with the same accepted suggestions or the
+   * same override reason, whatever their timestamps (a client resending, or a second click).
+   */
   readonly duplicates: number;
   /** Entries about cards the ledger does not know (never issued here, or expired). */
   readonly unknownCards: number;
@@ -72,28 +77,67 @@ export interface FeedbackStore {
    * @param serviceId - the `{id}` of `/cds-services/{id}/feedback`.
    * @param entries - the validated entries.
    */
-  record(serviceId: string, entries: readonly FeedbackEntry[]): FeedbackRecordResult;
+  record(serviceId: string, entries: readonly FeedbackEntry[]): Promise<FeedbackRecordResult>;
   /**
    * Per trial: cards shown, and the latest outcome of each card (accepted or overridden by reason).
    * @param options - restrict to one service.
    */
-  report(options?: { readonly serviceId?: string }): readonly TrialFeedbackSummary[];
+  report(options?: { readonly serviceId?: string }): Promise<readonly TrialFeedbackSummary[]>;
+  /** Releases the database (graceful shutdown, tests). */
+  close(): Promise<void>;
 }
 
 /**
+ * The database holding feedback, the card ledger or the replay cache cannot be reached: 503, the
+ * caller may retry (nothing was stored).
+ */
+export class StoreUnavailableError extends AppError {
+  readonly status = 503;
+  readonly issueCode = 'transient' as const;
+}
+
+/**
+ * What makes two feedback entries the same decision: the card, the outcome, and the suggestions
+ * accepted (in any order) or the override reason (its coded reason; none is a reason too). The
+ * timestamp is not part of it: a client resending a decision, or a clinician clicking twice,
+ * records it once (issue 14).
+ * @param entry - a validated entry.
+ */
+export function decisionKey(entry: FeedbackEntry): string {
+  if (entry.outcome === 'accepted')
+    return JSON.stringify((entry.acceptedSuggestions ?? []).map((s) => s.id).sort());
+  const reason = entry.overrideReason?.reason;
+  return reason === undefined ? '' : JSON.stringify([reason.system, reason.code]);
+}
+
+/** How long a hook call waits for the ledger before it answers anyway. */
+export const LEDGER_WAIT_MS = 250;
+
+/**
  * A ledger whose failures never fail a hook call: the cards still go out, the error is reported
- * (feedback on those cards is then stored without its trial).
+ * (feedback on those cards is then stored without its trial). A ledger slower than `waitMs` (a
+ * database out of reach) is not waited for: the write goes on in the background.
  * @param ledger - the durable ledger.
  * @param onError - reports the failure (a log line, no patient data).
+ * @param waitMs - the longest a hook call waits for the ledger.
  */
-export function nonFatalLedger(ledger: CardLedger, onError: (error: unknown) => void): CardLedger {
+export function nonFatalLedger(
+  ledger: CardLedger,
+  onError: (error: unknown) => void,
+  waitMs = LEDGER_WAIT_MS,
+): CardLedger {
   return {
-    remember: (call) => {
-      try {
-        ledger.remember(call);
-      } catch (error) {
-        onError(error);
-      }
+    remember: async (call) => {
+      const written = ledger.remember(call).catch(onError);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          onError(new Error(`the card ledger took longer than ${waitMs} ms`));
+          resolve();
+        }, waitMs);
+      });
+      await Promise.race([written, late]);
+      clearTimeout(timer);
     },
     lookup: (cardUuid) => ledger.lookup(cardUuid),
   };

@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FeedbackEntry } from './feedback-request.js';
+import { summarizeFeedback, type LatestOutcomeRow } from './feedback-summary.js';
 import {
+  decisionKey,
   DEFAULT_CARD_TTL_DAYS,
   type CardLedger,
   type FeedbackRecordResult,
@@ -13,10 +15,11 @@ import {
 
 export { DEFAULT_CARD_TTL_DAYS, DEFAULT_FEEDBACK_DB_PATH } from './feedback-store.js';
 
-const NO_REASON = 'no reason given';
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Expired ledger rows are purged at most this often, on a remember() call. */
 const PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/** A write the database keeps refusing as busy (beyond busy_timeout) is tried this many times. */
+const BUSY_ATTEMPTS = 5;
 
 /** Schema migrations, applied in order; PRAGMA user_version holds how many have run. */
 const MIGRATIONS: readonly string[] = [
@@ -60,7 +63,48 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX feedback_card ON feedback (service_id, card_uuid);
   `,
+  // Issue 14: one row per decision (card, outcome, suggestions or reason), whatever its timestamp;
+  // existing duplicates keep their latest timestamp.
+  `
+  CREATE TABLE feedback_v2 (
+    id                   INTEGER PRIMARY KEY,
+    service_id           TEXT NOT NULL,
+    card_uuid            TEXT NOT NULL,
+    trial_id             TEXT,
+    hook_instance        TEXT,
+    outcome              TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
+    decision             TEXT NOT NULL,
+    reason_system        TEXT,
+    reason_code          TEXT,
+    reason_display       TEXT,
+    has_comment          INTEGER NOT NULL DEFAULT 0,
+    accepted_suggestions TEXT,
+    outcome_timestamp    TEXT NOT NULL,
+    received_at          TEXT NOT NULL,
+    UNIQUE (service_id, card_uuid, outcome, decision)
+  );
+  INSERT OR IGNORE INTO feedback_v2 (id, service_id, card_uuid, trial_id, hook_instance, outcome,
+    decision, reason_system, reason_code, reason_display, has_comment, accepted_suggestions,
+    outcome_timestamp, received_at)
+  SELECT id, service_id, card_uuid, trial_id, hook_instance, outcome,
+    CASE WHEN outcome = 'accepted' THEN coalesce(accepted_suggestions, '[]')
+         WHEN reason_code IS NULL THEN ''
+         ELSE json_array(reason_system, reason_code) END,
+    reason_system, reason_code, reason_display, has_comment, accepted_suggestions,
+    outcome_timestamp, received_at
+  FROM feedback ORDER BY outcome_timestamp DESC, id DESC;
+  DROP TABLE feedback;
+  ALTER TABLE feedback_v2 RENAME TO feedback;
+  CREATE INDEX feedback_card ON feedback (service_id, card_uuid);
+  `,
 ];
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+  );
+}
 
 export interface SqliteFeedbackStoreOptions {
   /** Days a card uuid is remembered (default 90). */
@@ -69,13 +113,6 @@ export interface SqliteFeedbackStoreOptions {
   readonly now?: () => Date;
   /** Open an existing database only (the report command): fail when the file is missing. */
   readonly fileMustExist?: boolean;
-}
-
-interface FeedbackRow {
-  trial_id: string | null;
-  outcome: 'accepted' | 'overridden';
-  reason_code: string | null;
-  reason_display: string | null;
 }
 
 /**
@@ -109,20 +146,43 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
 
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
-    for (let i = version; i < MIGRATIONS.length; i++) {
-      const sql = MIGRATIONS[i] ?? '';
-      this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.pragma(`user_version = ${i + 1}`);
-      })();
+    if (version >= MIGRATIONS.length) return;
+    // Immediate: two processes starting at once migrate one after the other (the second sees
+    // the version the first wrote).
+    this.db
+      .transaction(() => {
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        for (let i = current; i < MIGRATIONS.length; i++) {
+          this.db.exec(MIGRATIONS[i] ?? '');
+          this.db.pragma(`user_version = ${i + 1}`);
+        }
+      })
+      .immediate();
+  }
+
+  /**
+   * Runs a write transaction. IMMEDIATE takes the write lock at BEGIN, where busy_timeout applies;
+   * a deferred transaction that reads first and writes second fails at once with
+   * SQLITE_BUSY_SNAPSHOT when another process wrote in between (issue 15, item 4). A write still
+   * refused as busy after busy_timeout is retried a few times, with a pause between attempts.
+   */
+  private async write<T>(work: () => T): Promise<T> {
+    const run = this.db.transaction(work);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return run.immediate();
+      } catch (error) {
+        if (!isBusy(error) || attempt >= BUSY_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 20));
+      }
     }
   }
 
-  remember(call: {
+  async remember(call: {
     readonly serviceId: string;
     readonly hookInstance: string;
     readonly cards: readonly IssuedCardRef[];
-  }): void {
+  }): Promise<void> {
     if (call.cards.length === 0) return;
     const now = this.now();
     const issuedAt = now.toISOString();
@@ -136,7 +196,7 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
       `INSERT INTO card_shown (service_id, trial_id, day, shown) VALUES (?, ?, ?, 1)
        ON CONFLICT (service_id, trial_id, day) DO UPDATE SET shown = shown + 1`,
     );
-    this.db.transaction(() => {
+    await this.write(() => {
       for (const card of call.cards) {
         const { changes } = insert.run(
           card.uuid,
@@ -152,10 +212,16 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
         this.db.prepare('DELETE FROM issued_card WHERE expires_at <= ?').run(issuedAt);
         this.lastPurge = now.getTime();
       }
-    })();
+    });
   }
 
   lookup(
+    cardUuid: string,
+  ): Promise<{ serviceId: string; trialId: string; hookInstance: string } | undefined> {
+    return Promise.resolve(this.lookupNow(cardUuid));
+  }
+
+  private lookupNow(
     cardUuid: string,
   ): { serviceId: string; trialId: string; hookInstance: string } | undefined {
     const row = this.db
@@ -170,29 +236,42 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
       : { serviceId: row.service_id, trialId: row.trial_id, hookInstance: row.hook_instance };
   }
 
-  record(serviceId: string, entries: readonly FeedbackEntry[]): FeedbackRecordResult {
+  async record(
+    serviceId: string,
+    entries: readonly FeedbackEntry[],
+  ): Promise<FeedbackRecordResult> {
     const receivedAt = this.now().toISOString();
     const insert = this.db.prepare(
-      `INSERT INTO feedback (service_id, card_uuid, trial_id, hook_instance, outcome, reason_system,
-         reason_code, reason_display, has_comment, accepted_suggestions, outcome_timestamp, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (service_id, card_uuid, outcome, outcome_timestamp) DO NOTHING`,
+      `INSERT INTO feedback (service_id, card_uuid, trial_id, hook_instance, outcome, decision,
+         reason_system, reason_code, reason_display, has_comment, accepted_suggestions,
+         outcome_timestamp, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (service_id, card_uuid, outcome, decision) DO NOTHING`,
     );
-    let stored = 0;
-    let duplicates = 0;
-    let unknownCards = 0;
-    this.db.transaction(() => {
+    // A duplicate keeps the latest timestamp it was sent with (the report counts the latest
+    // outcome of each card: accepted, overridden, then accepted again stays accepted).
+    const touch = this.db.prepare(
+      `UPDATE feedback SET outcome_timestamp = max(outcome_timestamp, ?)
+       WHERE service_id = ? AND card_uuid = ? AND outcome = ? AND decision = ?`,
+    );
+    return this.write(() => {
+      let stored = 0;
+      let duplicates = 0;
+      let unknownCards = 0;
       for (const entry of entries) {
-        const issued = this.lookup(entry.card);
+        const issued = this.lookupNow(entry.card);
         if (issued === undefined) unknownCards++;
         // An override reason only means something for an overridden card.
         const reason = entry.outcome === 'overridden' ? entry.overrideReason : undefined;
+        const decision = decisionKey(entry);
+        const timestamp = new Date(entry.outcomeTimestamp).toISOString();
         const { changes } = insert.run(
           serviceId,
           entry.card,
           issued?.trialId ?? null,
           issued?.hookInstance ?? null,
           entry.outcome,
+          decision,
           reason?.reason?.system ?? null,
           reason?.reason?.code ?? null,
           reason?.reason?.display ?? null,
@@ -200,17 +279,25 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
           entry.acceptedSuggestions === undefined
             ? null
             : JSON.stringify(entry.acceptedSuggestions.map((s) => s.id)),
-          new Date(entry.outcomeTimestamp).toISOString(),
+          timestamp,
           receivedAt,
         );
-        if (changes > 0) stored++;
-        else duplicates++;
+        if (changes > 0) {
+          stored++;
+        } else {
+          duplicates++;
+          touch.run(timestamp, serviceId, entry.card, entry.outcome, decision);
+        }
       }
-    })();
-    return { stored, duplicates, unknownCards };
+      return { stored, duplicates, unknownCards };
+    });
   }
 
-  report(options: { readonly serviceId?: string } = {}): TrialFeedbackSummary[] {
+  report(options: { readonly serviceId?: string } = {}): Promise<TrialFeedbackSummary[]> {
+    return Promise.resolve(this.reportNow(options));
+  }
+
+  private reportNow(options: { readonly serviceId?: string }): TrialFeedbackSummary[] {
     const service = options.serviceId;
     const shownRows = this.db
       .prepare(
@@ -227,54 +314,14 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
                      WHERE g.service_id = f.service_id AND g.card_uuid = f.card_uuid
                      ORDER BY g.outcome_timestamp DESC, g.id DESC LIMIT 1)`,
       )
-      .all(service ?? null, service ?? null) as FeedbackRow[];
+      .all(service ?? null, service ?? null) as LatestOutcomeRow[];
 
-    interface Tally {
-      shown: number;
-      accepted: number;
-      overridden: number;
-      reasons: Map<string, number>;
-    }
-    const byTrial = new Map<string | null, Tally>();
-    const tally = (trialId: string | null): Tally => {
-      let t = byTrial.get(trialId);
-      if (t === undefined) {
-        t = { shown: 0, accepted: 0, overridden: 0, reasons: new Map() };
-        byTrial.set(trialId, t);
-      }
-      return t;
-    };
-    for (const row of shownRows) tally(row.trial_id).shown += row.shown;
-    for (const row of latest) {
-      const t = tally(row.trial_id);
-      if (row.outcome === 'accepted') {
-        t.accepted++;
-      } else {
-        t.overridden++;
-        const reason = row.reason_display ?? row.reason_code ?? NO_REASON;
-        t.reasons.set(reason, (t.reasons.get(reason) ?? 0) + 1);
-      }
-    }
-    return [...byTrial.entries()]
-      .sort(([a], [b]) => (a === null ? 1 : b === null ? -1 : a.localeCompare(b)))
-      .map(([trialId, t]) => ({
-        trialId,
-        shown: t.shown,
-        accepted: t.accepted,
-        overridden: t.overridden,
-        overriddenByReason: [...t.reasons.entries()]
-          .map(([reason, count]) => ({ reason, count }))
-          .sort(
-            (a, b) =>
-              b.count - a.count ||
-              Number(a.reason === NO_REASON) - Number(b.reason === NO_REASON) ||
-              a.reason.localeCompare(b.reason),
-          ),
-      }));
+    return summarizeFeedback(shownRows, latest);
   }
 
   /** Closes the database (graceful shutdown, tests). */
-  close(): void {
-    this.db.close();
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
   }
 }

@@ -142,7 +142,7 @@ export function cdsServicesRouter(
           // Cards that arrive past the deadline are never sent, so never remembered either.
           if (deadline !== undefined && Date.now() > deadline)
             throw new EngineDeadlineError('the call passed its deadline');
-          rememberIssuedCards(deps, service, fast.hookInstance, fast.result.response.cards);
+          await rememberIssuedCards(deps, service, fast.hookInstance, fast.result.response.cards);
           return fast.result;
         }
         // The body came back with the call (it was moved to the worker, not copied).

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ClientAuthenticator } from '../security/client-auth.js';
+import { StoreUnavailableError } from '../feedback/feedback-store.js';
 import { locals } from './request-context.js';
 
 /** The route pattern of a path under /cds-services (the path itself is never logged). */
@@ -47,6 +48,17 @@ export function requireClientAuth(
         { reason: result.reason, iss: result.iss, jti: result.jti },
         'client authentication failed',
       );
+      // Issue 17: the replay check could not be made (the database is away): fail closed, but
+      // say so (a valid token is not "unauthorized"; the client may retry).
+      if (result.reason === 'replay-cache-unavailable') {
+        res.status(503).setHeader('Retry-After', '5');
+        res.json(
+          new StoreUnavailableError(
+            'the token could not be checked against replay: the database is unavailable',
+          ).toOperationOutcome(),
+        );
+        return;
+      }
       res.status(401).setHeader('WWW-Authenticate', 'Bearer');
       res.end();
       return;

@@ -10,7 +10,7 @@ import {
   type JSONWebKeySet,
 } from 'jose';
 import type { Dispatcher } from 'undici';
-import { ReplayCache } from './replay-cache.js';
+import { MemoryReplayCache, type ReplayCache } from './replay-cache.js';
 import { boundedFetch, createOutboundDispatcher } from './outbound-http.js';
 import type { TrustedIssuer } from './trusted-issuers.js';
 
@@ -47,7 +47,9 @@ export type AuthFailureReason =
   | 'lifetime'
   | 'claims'
   | 'replay'
-  | 'jwks-unavailable';
+  | 'jwks-unavailable'
+  /** The shared replay cache (PostgreSQL) cannot be reached: the call fails closed, with 503. */
+  | 'replay-cache-unavailable';
 
 export type AuthResult =
   | {
@@ -67,8 +69,10 @@ export interface ClientAuthenticatorOptions {
   readonly issuers: readonly TrustedIssuer[];
   /** Clock skew tolerated on exp, nbf and iat, in seconds. */
   readonly clockToleranceSec: number;
-  /** jtis remembered at most (the oldest go first when full). */
+  /** jtis remembered at most (the oldest go first when full) by the in-memory replay cache. */
   readonly replayCacheSize: number;
+  /** Where jtis are remembered (issue 17: PostgreSQL, shared by replicas); default in memory. */
+  readonly replayCache?: ReplayCache;
   /** Fetching JWK Sets. */
   readonly jwks: {
     readonly timeoutMs: number;
@@ -147,7 +151,7 @@ export function createClientAuthenticator(
 ): ClientAuthenticator {
   const now = options.now ?? Date.now;
   const byIss = new Map(options.issuers.map((i) => [i.iss, i]));
-  const replay = new ReplayCache(options.replayCacheSize, now);
+  const replay = options.replayCache ?? new MemoryReplayCache(options.replayCacheSize, now);
   const tolerance = options.clockToleranceSec;
   const failureCooldownMs = options.jwks.failureCooldownMs ?? 30_000;
   let dispatcher: Dispatcher | undefined;
@@ -261,8 +265,13 @@ export function createClientAuthenticator(
     if (exp - (payload.iat as number) > MAX_TOKEN_LIFETIME_SEC + tolerance) return fail('lifetime');
     if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256)
       return fail('claims');
-    if (!replay.remember(`${issuer.iss}\u0000${payload.jti}`, (exp + tolerance) * 1000))
-      return fail('replay');
+    let fresh: boolean;
+    try {
+      fresh = await replay.remember(`${issuer.iss}\u0000${payload.jti}`, (exp + tolerance) * 1000);
+    } catch {
+      return fail('replay-cache-unavailable');
+    }
+    if (!fresh) return fail('replay');
     const tenant = forLog(payload.tenant);
     return { ok: true, issuer, jti: payload.jti, ...(tenant !== undefined ? { tenant } : {}) };
   }

@@ -1,8 +1,25 @@
 /**
- * The `jti` values seen, each kept until its token expires (CDS Hooks: "keep jtis for the longest
- * JWT lifetime"). Bounded: when full, expired entries go first, then the oldest ones.
+ * Where the `jti` values seen are kept, each until its token expires (CDS Hooks: "keep jtis for
+ * the longest JWT lifetime"). In process memory by default; on PostgreSQL when replicas share
+ * state (issue 17: a token used on one replica is refused by every other).
  */
-export class ReplayCache {
+export interface ReplayCache {
+  /**
+   * Records a token id unless it was seen and has not expired: atomic (two calls with one key
+   * at once, on one replica or two, accept it once).
+   * @param key - issuer and jti.
+   * @param expiresAtMs - when the token (plus clock skew) expires: until then it is remembered.
+   * @returns false when the id is a replay.
+   * @throws StoreUnavailableError when the shared store cannot be reached (fail closed: 503).
+   */
+  remember(key: string, expiresAtMs: number): Promise<boolean>;
+}
+
+/**
+ * The replay cache of one process. Bounded: when full, expired entries go first, then the oldest
+ * ones.
+ */
+export class MemoryReplayCache implements ReplayCache {
   /** key -> expiry (ms); a Map keeps insertion order, so the first entries are the oldest. */
   private readonly entries = new Map<string, number>();
   private evictedLive = 0;
@@ -22,7 +39,12 @@ export class ReplayCache {
    * @param expiresAtMs - when the token (plus clock skew) expires: until then it is remembered.
    * @returns false when the id is a replay.
    */
-  remember(key: string, expiresAtMs: number): boolean {
+  remember(key: string, expiresAtMs: number): Promise<boolean> {
+    return Promise.resolve(this.rememberNow(key, expiresAtMs));
+  }
+
+  /** {@link remember}, synchronously. */
+  rememberNow(key: string, expiresAtMs: number): boolean {
     const now = this.now();
     const seen = this.entries.get(key);
     if (seen !== undefined && seen > now) return false;

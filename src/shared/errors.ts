@@ -2,7 +2,14 @@ import type { OperationOutcome } from 'fhir/r4.js';
 
 /** FHIR OperationOutcome issue types used by this service. */
 export type IssueType =
-  'invalid' | 'not-found' | 'processing' | 'exception' | 'too-long' | 'security' | 'timeout';
+  | 'invalid'
+  | 'not-found'
+  | 'processing'
+  | 'exception'
+  | 'too-long'
+  | 'security'
+  | 'timeout'
+  | 'transient';
 
 /** An error that leaves the service as a FHIR OperationOutcome with an HTTP status. */
 export abstract class AppError extends Error {

@@ -7,13 +7,13 @@ import { SqliteFeedbackStore } from '../../src/feedback/sqlite-feedback-store.js
 const HOOK = '99999999-9999-4999-8999-999999999999';
 const uuid = (n: number): string => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-function report(
+async function report(
   argv: string[],
   env: Record<string, string> = {},
-): { code: number; out: string; err: string } {
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   const err: string[] = [];
-  const code = main(
+  const code = await main(
     argv,
     env,
     (t) => (out += t),
@@ -25,11 +25,11 @@ function report(
 describe('feedback:report', () => {
   let dir: string;
   let db: string;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'feedback-report-'));
     db = join(dir, 'feedback.sqlite');
     const store = new SqliteFeedbackStore(db);
-    store.remember({
+    await store.remember({
       serviceId: 'trial-matcher',
       hookInstance: HOOK,
       cards: [1, 2, 3]
@@ -39,7 +39,7 @@ describe('feedback:report', () => {
     const reason = (code: string, display: string) => ({
       reason: { system: 'urn:cds-trial-matcher:override-reason', code, display },
     });
-    store.record('trial-matcher', [
+    await store.record('trial-matcher', [
       {
         card: uuid(1),
         outcome: 'accepted',
@@ -54,14 +54,14 @@ describe('feedback:report', () => {
       },
       { card: uuid(3), outcome: 'overridden', outcomeTimestamp: '2026-11-22T10:00:00Z' },
     ]);
-    store.close();
+    await store.close();
   });
   afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('prints shown, accepted and overridden by reason per trial as a table', () => {
-    const result = report(['--db', db]);
+  it('prints shown, accepted and overridden by reason per trial as a table', async () => {
+    const result = await report(['--db', db]);
     expect(result.code).toBe(0);
     expect(result.out).toBe(
       [
@@ -76,8 +76,8 @@ describe('feedback:report', () => {
     );
   });
 
-  it('prints JSON, finding the database through FEEDBACK_DB_PATH', () => {
-    const result = report(['--format', 'json'], { FEEDBACK_DB_PATH: db });
+  it('prints JSON, finding the database through FEEDBACK_DB_PATH', async () => {
+    const result = await report(['--format', 'json'], { FEEDBACK_DB_PATH: db });
     expect(JSON.parse(result.out)).toEqual({
       trials: [
         {
@@ -95,13 +95,13 @@ describe('feedback:report', () => {
     });
   });
 
-  it('exits 2 for a missing database or bad arguments', () => {
-    expect(report(['--db', join(dir, 'none.sqlite')])).toMatchObject({
+  it('exits 2 for a missing database or bad arguments', async () => {
+    expect(await report(['--db', join(dir, 'none.sqlite')])).toMatchObject({
       code: 2,
       err: expect.stringContaining('no feedback database'),
     });
-    expect(report(['--db', db, '--format', 'csv']).code).toBe(2);
-    expect(report(['--db']).code).toBe(2);
-    expect(report(['--verbose']).code).toBe(2);
+    expect((await report(['--db', db, '--format', 'csv'])).code).toBe(2);
+    expect((await report(['--db'])).code).toBe(2);
+    expect((await report(['--verbose'])).code).toBe(2);
   });
 });

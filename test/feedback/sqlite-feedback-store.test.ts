@@ -1,173 +1,127 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteFeedbackStore } from '../../src/feedback/sqlite-feedback-store.js';
-import type { FeedbackEntry } from '../../src/feedback/feedback-request.js';
+import { CARD_A, feedbackStoreContract } from './feedback-store-contract.js';
 
-const CARD_A = '11111111-1111-4111-8111-111111111111';
-const CARD_B = '22222222-2222-4222-8222-222222222222';
-const CARD_C = '33333333-3333-4333-8333-333333333333';
-const HOOK = '99999999-9999-4999-8999-999999999999';
-const DECLINED = {
-  system: 'urn:cds-trial-matcher:override-reason',
-  code: 'patient-declined',
-  display: 'Patient declined',
-};
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
-function accepted(card: string, at = '2026-11-22T10:00:00Z'): FeedbackEntry {
+feedbackStoreContract('SqliteFeedbackStore', () => {
+  let path = '';
   return {
-    card,
-    outcome: 'accepted',
-    acceptedSuggestions: [{ id: 'sugg-1' }],
-    outcomeTimestamp: at,
+    fresh: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'feedback-store-'));
+      dirs.push(dir);
+      path = join(dir, 'nested', 'feedback.sqlite');
+      return Promise.resolve();
+    },
+    open: (options) => Promise.resolve(new SqliteFeedbackStore(path, options)),
+    feedbackRows: () => {
+      const raw = new Database(path, { readonly: true });
+      try {
+        return Promise.resolve(
+          raw.prepare('SELECT * FROM feedback').all() as Record<string, unknown>[],
+        );
+      } finally {
+        raw.close();
+      }
+    },
   };
-}
+});
 
-function overridden(card: string, at = '2026-11-22T10:00:00Z'): FeedbackEntry {
-  return {
-    card,
-    outcome: 'overridden',
-    overrideReason: { reason: DECLINED, userComment: 'free text never stored' },
-    outcomeTimestamp: at,
-  };
-}
-
-describe('SqliteFeedbackStore', () => {
-  let dir: string;
-  let clock: Date;
-  const open = (): SqliteFeedbackStore =>
-    new SqliteFeedbackStore(join(dir, 'nested', 'feedback.sqlite'), {
-      now: () => clock,
-      cardTtlDays: 30,
+describe('SqliteFeedbackStore on one file shared by processes', () => {
+  // Issue 15, item 4: a deferred transaction read, then wrote: SQLITE_BUSY_SNAPSHOT at once (500).
+  it('lets two processes write feedback on one file without an error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feedback-shared-'));
+    dirs.push(dir);
+    const path = join(dir, 'feedback.sqlite');
+    await new SqliteFeedbackStore(path).close();
+    // Both start at one moment, once loaded: a thousand rounds each overlap enough to fail before.
+    const rounds = 1000;
+    const startAt = String(Date.now() + 5000);
+    const writer = (tag: string): Promise<{ ok: number; errors: string[] }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(process.cwd(), 'test/support/sqlite-feedback-writer.ts'),
+            path,
+            String(rounds),
+            tag,
+            startAt,
+          ],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.on('error', reject);
+        child.on('exit', () => {
+          try {
+            resolve(JSON.parse(out) as { ok: number; errors: string[] });
+          } catch {
+            reject(new Error(`writer ${tag} printed no result: ${out}`));
+          }
+        });
+      });
+    const results = await Promise.all([writer('a'), writer('b')]);
+    expect(results.flatMap((r) => r.errors)).toEqual([]);
+    expect(results.map((r) => r.ok)).toEqual([rounds, rounds]);
+    const raw = new Database(path, { readonly: true });
+    expect(
+      raw.prepare('SELECT count(*) AS n FROM feedback WHERE trial_id IS NOT NULL').get(),
+    ).toEqual({
+      n: 2 * rounds,
     });
+    raw.close();
+  }, 60_000);
+});
 
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'feedback-store-'));
-    clock = new Date('2026-11-22T09:00:00Z');
-  });
-  afterEach(() => {
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  describe('remember and lookup', () => {
-    it('remembers the trial and hook call of each issued card until it expires', () => {
-      const store = open();
-      store.remember({
-        serviceId: 'trial-matcher',
-        hookInstance: HOOK,
-        cards: [{ uuid: CARD_A, trialId: 'NCT06892145' }],
-      });
-      expect(store.lookup(CARD_A)).toEqual({
-        serviceId: 'trial-matcher',
-        trialId: 'NCT06892145',
-        hookInstance: HOOK,
-      });
-      clock = new Date('2026-12-23T09:00:00Z');
-      expect(store.lookup(CARD_A)).toBeUndefined();
-      store.close();
+describe('SqliteFeedbackStore migrations', () => {
+  it('folds duplicate decisions of a version 1 database into one row, keeping the latest timestamp', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'feedback-v1-'));
+    dirs.push(dir);
+    const path = join(dir, 'feedback.sqlite');
+    const v1 = new Database(path);
+    v1.exec(`
+      CREATE TABLE issued_card (card_uuid TEXT PRIMARY KEY, service_id TEXT NOT NULL, trial_id TEXT NOT NULL,
+        hook_instance TEXT NOT NULL, issued_at TEXT NOT NULL, expires_at TEXT NOT NULL) WITHOUT ROWID;
+      CREATE INDEX issued_card_expires_at ON issued_card (expires_at);
+      CREATE TABLE card_shown (service_id TEXT NOT NULL, trial_id TEXT NOT NULL, day TEXT NOT NULL,
+        shown INTEGER NOT NULL, PRIMARY KEY (service_id, trial_id, day)) WITHOUT ROWID;
+      CREATE TABLE feedback (id INTEGER PRIMARY KEY, service_id TEXT NOT NULL, card_uuid TEXT NOT NULL,
+        trial_id TEXT, hook_instance TEXT, outcome TEXT NOT NULL CHECK (outcome IN ('accepted', 'overridden')),
+        reason_system TEXT, reason_code TEXT, reason_display TEXT, has_comment INTEGER NOT NULL DEFAULT 0,
+        accepted_suggestions TEXT, outcome_timestamp TEXT NOT NULL, received_at TEXT NOT NULL,
+        UNIQUE (service_id, card_uuid, outcome, outcome_timestamp));
+      CREATE INDEX feedback_card ON feedback (service_id, card_uuid);
+      INSERT INTO feedback (service_id, card_uuid, trial_id, outcome, accepted_suggestions, outcome_timestamp, received_at)
+        VALUES ('s', '${CARD_A}', 'NCT06892145', 'accepted', '["sugg-1"]', '2026-11-22T10:00:00.000Z', 'x'),
+               ('s', '${CARD_A}', 'NCT06892145', 'accepted', '["sugg-1"]', '2026-11-22T10:00:05.000Z', 'x'),
+               ('s', '${CARD_A}', 'NCT06892145', 'overridden', NULL, '2026-11-22T10:00:02.000Z', 'x');
+      PRAGMA user_version = 1;
+    `);
+    v1.close();
+    const store = new SqliteFeedbackStore(path);
+    expect((await store.report())[0]).toMatchObject({
+      trialId: 'NCT06892145',
+      accepted: 1,
+      overridden: 0,
     });
-  });
-
-  describe('record', () => {
-    it('stores feedback with the trial of the card and ignores duplicates', () => {
-      const store = open();
-      store.remember({
-        serviceId: 'trial-matcher',
-        hookInstance: HOOK,
-        cards: [
-          { uuid: CARD_A, trialId: 'NCT06892145' },
-          { uuid: CARD_B, trialId: 'NCT07339332' },
-        ],
-      });
-      expect(store.record('trial-matcher', [accepted(CARD_A), overridden(CARD_B)])).toEqual({
-        stored: 2,
-        duplicates: 0,
-        unknownCards: 0,
-      });
-      expect(store.record('trial-matcher', [accepted(CARD_A)])).toEqual({
-        stored: 0,
-        duplicates: 1,
-        unknownCards: 0,
-      });
-      expect(store.record('trial-matcher', [overridden(CARD_C)])).toEqual({
-        stored: 1,
-        duplicates: 0,
-        unknownCards: 1,
-      });
-      expect(store.report()).toEqual([
-        { trialId: 'NCT06892145', shown: 1, accepted: 1, overridden: 0, overriddenByReason: [] },
-        {
-          trialId: 'NCT07339332',
-          shown: 1,
-          accepted: 0,
-          overridden: 1,
-          overriddenByReason: [{ reason: 'Patient declined', count: 1 }],
-        },
-        {
-          trialId: null,
-          shown: 0,
-          accepted: 0,
-          overridden: 1,
-          overriddenByReason: [{ reason: 'Patient declined', count: 1 }],
-        },
-      ]);
-      store.close();
-    });
-
-    it('counts the latest outcome of a card once', () => {
-      const store = open();
-      store.remember({
-        serviceId: 's',
-        hookInstance: HOOK,
-        cards: [{ uuid: CARD_A, trialId: 'NCT06892145' }],
-      });
-      store.record('s', [
-        overridden(CARD_A, '2026-11-22T10:00:00Z'),
-        accepted(CARD_A, '2026-11-22T11:00:00+01:00'),
-        accepted(CARD_A, '2026-11-23T08:00:00Z'),
-      ]);
-      expect(store.report()[0]).toMatchObject({ accepted: 1, overridden: 0 });
-      store.close();
-    });
-
-    it('never stores the free-text comment', () => {
-      const store = open();
-      store.record('s', [overridden(CARD_A)]);
-      store.close();
-      const raw = new Database(join(dir, 'nested', 'feedback.sqlite'), { readonly: true });
-      const rows = raw.prepare('SELECT * FROM feedback').all();
-      expect(rows).toHaveLength(1);
-      expect(JSON.stringify(rows)).not.toContain('free text');
-      expect(rows[0]).toMatchObject({ has_comment: 1, reason_code: 'patient-declined' });
-      raw.close();
-    });
-  });
-
-  describe('durability', () => {
-    it('keeps ledger, shown counts and feedback across a reopen, and counts shown cards after expiry', () => {
-      const first = open();
-      first.remember({
-        serviceId: 's',
-        hookInstance: HOOK,
-        cards: [{ uuid: CARD_A, trialId: 'NCT06892145' }],
-      });
-      first.record('s', [accepted(CARD_A)]);
-      first.close();
-
-      clock = new Date('2027-03-01T00:00:00Z');
-      const second = open();
-      second.remember({
-        serviceId: 's',
-        hookInstance: HOOK,
-        cards: [{ uuid: CARD_B, trialId: 'NCT06892145' }],
-      });
-      expect(second.lookup(CARD_A)).toBeUndefined();
-      expect(second.report({ serviceId: 's' })).toEqual([
-        { trialId: 'NCT06892145', shown: 2, accepted: 1, overridden: 0, overriddenByReason: [] },
-      ]);
-      expect(second.report({ serviceId: 'other' })).toEqual([]);
-      second.close();
-    });
+    await store.close();
+    const raw = new Database(path, { readonly: true });
+    expect(
+      raw.prepare('SELECT outcome, outcome_timestamp FROM feedback ORDER BY outcome').all(),
+    ).toEqual([
+      { outcome: 'accepted', outcome_timestamp: '2026-11-22T10:00:05.000Z' },
+      { outcome: 'overridden', outcome_timestamp: '2026-11-22T10:00:02.000Z' },
+    ]);
+    raw.close();
   });
 });

@@ -35,17 +35,17 @@ const OVERRIDE = {
 describe('POST /cds-services/:id/feedback (router)', () => {
   let dir: string;
   let store: SqliteFeedbackStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'feedback-route-'));
     store = new SqliteFeedbackStore(join(dir, 'feedback.sqlite'));
-    store.remember({
+    await store.remember({
       serviceId: 'trial-matcher',
       hookInstance: HOOK,
       cards: [{ uuid: CARD, trialId: 'NCT06892145' }],
     });
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -53,7 +53,7 @@ describe('POST /cds-services/:id/feedback (router)', () => {
     const app = appOn(store);
     await request(app).post('/cds-services/trial-matcher/feedback').send(OVERRIDE).expect(200);
     await request(app).post('/cds-services/trial-matcher/feedback').send(OVERRIDE).expect(200);
-    expect(store.report()).toEqual([
+    expect(await store.report()).toEqual([
       {
         trialId: 'NCT06892145',
         shown: 1,
@@ -116,7 +116,7 @@ describe('POST /cds-services/:id/feedback (router)', () => {
         { severity: 'error', code: 'invalid', expression: expect.arrayContaining([expression]) },
       ],
     });
-    expect(store.report()[0]).toMatchObject({ accepted: 0, overridden: 0 });
+    expect((await store.report())[0]).toMatchObject({ accepted: 0, overridden: 0 });
   });
 
   it('rejects a body that is not JSON with 400', async () => {

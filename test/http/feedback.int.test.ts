@@ -127,21 +127,21 @@ describe('cards and feedback over HTTP', () => {
           subject: { reference: 'Patient/sle-eligible' },
           requester: { reference: 'Practitioner/demo-rheumatologist' },
         });
-        expect(store.lookup(card.uuid!)).toEqual({
+        expect(await store.lookup(card.uuid!)).toEqual({
           serviceId: 'trial-matcher',
           trialId: card.source.topic?.code,
           hookInstance: HOOK_1,
         });
       }
       expect(JSON.stringify(cards)).not.toContain('Maria');
-      store.close();
+      await store.close();
     });
 
     it('gives a patient without lupus or systemic sclerosis no card', async () => {
       const store = new SqliteFeedbackStore(dbPath);
       expect(await cardsFor(appOn(store), NO_LUPUS, HOOK_1)).toEqual([]);
-      expect(store.report()).toEqual([]);
-      store.close();
+      expect(await store.report()).toEqual([]);
+      await store.close();
     });
   });
 
@@ -168,7 +168,7 @@ describe('cards and feedback over HTTP', () => {
       // Act: feedback, sent twice (clients retry), then a restart on the same database.
       await request(app1).post(FEEDBACK).send(accepted).expect(200);
       await request(app1).post(FEEDBACK).send(accepted).expect(200);
-      first.close();
+      await first.close();
 
       const second = new SqliteFeedbackStore(dbPath);
       const app2 = appOn(second);
@@ -192,7 +192,7 @@ describe('cards and feedback over HTTP', () => {
         .expect(200);
 
       // Assert: the earlier feedback is still there, next to the new one.
-      const line = second.report().find((r) => r.trialId === trialId);
+      const line = (await second.report()).find((r) => r.trialId === trialId);
       expect(line).toEqual({
         trialId,
         shown: 2,
@@ -200,8 +200,8 @@ describe('cards and feedback over HTTP', () => {
         overridden: 1,
         overriddenByReason: [{ reason: 'Patient declined', count: 1 }],
       });
-      expect(JSON.stringify(second.report())).not.toContain('Maria');
-      second.close();
+      expect(JSON.stringify(await second.report())).not.toContain('Maria');
+      await second.close();
     });
 
     it('answers 400 with an OperationOutcome for malformed feedback and for invalid JSON', async () => {
@@ -224,8 +224,8 @@ describe('cards and feedback over HTTP', () => {
         .send('{"feedback":')
         .expect(400);
       expect(notJson.body.resourceType).toBe('OperationOutcome');
-      expect(store.report()).toEqual([]);
-      store.close();
+      expect(await store.report()).toEqual([]);
+      await store.close();
     });
 
     it('answers 404 for feedback to an unknown service', async () => {
@@ -235,7 +235,7 @@ describe('cards and feedback over HTTP', () => {
         .send({ feedback: [] })
         .expect(404);
       expect(res.body.resourceType).toBe('OperationOutcome');
-      store.close();
+      await store.close();
     });
   });
 });

@@ -206,7 +206,7 @@ describe('feedback (issue 15 item 3, issue 14)', () => {
         ],
       })
       .expect(200);
-    expect(store.report()[0]?.overriddenByReason).toEqual([
+    expect((await store.report())[0]?.overriddenByReason).toEqual([
       { reason: 'Already screened or referred for this trial', count: 1 },
     ]);
   });

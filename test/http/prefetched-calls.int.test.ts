@@ -94,8 +94,9 @@ function apps(fhirAnswers: Record<string, FhirResourceJson> = {}): Pair {
     cardLedger: {
       remember: (call) => {
         remembered.push(...call.cards.map((c) => `${call.hookInstance} ${c.trialId}`));
+        return Promise.resolve();
       },
-      lookup: () => undefined,
+      lookup: () => Promise.resolve(undefined),
     },
   });
   return {

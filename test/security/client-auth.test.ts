@@ -3,7 +3,7 @@ import { exportSPKI, importJWK, SignJWT, type CryptoKey } from 'jose';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createClientAuthenticator } from '../../src/security/client-auth.js';
-import { ReplayCache } from '../../src/security/replay-cache.js';
+import { MemoryReplayCache } from '../../src/security/replay-cache.js';
 import { parseTrustedIssuers } from '../../src/security/trusted-issuers.js';
 import { makeCdsRequest, makeDeps } from '../support/http-deps.js';
 import {
@@ -373,15 +373,15 @@ describe('client authentication (CDS Hooks "Trusting CDS Clients")', () => {
   });
 });
 
-describe('ReplayCache', () => {
+describe('MemoryReplayCache', () => {
   it('remembers an id until it expires, and stays bounded', () => {
     let now = 0;
-    const cache = new ReplayCache(3, () => now);
-    expect(cache.remember('a', 100)).toBe(true);
-    expect(cache.remember('a', 100)).toBe(false);
+    const cache = new MemoryReplayCache(3, () => now);
+    expect(cache.rememberNow('a', 100)).toBe(true);
+    expect(cache.rememberNow('a', 100)).toBe(false);
     now = 101;
-    expect(cache.remember('a', 200)).toBe(true);
-    for (const id of ['b', 'c', 'd', 'e']) cache.remember(id, 1000);
+    expect(cache.rememberNow('a', 200)).toBe(true);
+    for (const id of ['b', 'c', 'd', 'e']) cache.rememberNow(id, 1000);
     expect(cache.size).toBe(3);
     expect(cache.evictedBeforeExpiry).toBe(2);
   });

@@ -76,8 +76,9 @@ it('issues no card (and remembers none) when rendering ends past the time budget
     cardLedger: {
       remember: (call) => {
         remembered.push(call);
+        return Promise.resolve();
       },
-      lookup: () => undefined,
+      lookup: () => Promise.resolve(undefined),
     },
   });
   const res = await request(createApp(deps))

@@ -1,0 +1,72 @@
+import type { Config } from '../config.js';
+import { PostgresReplayCache } from '../security/postgres-replay-cache.js';
+import type { ReplayCache } from '../security/replay-cache.js';
+import { openPostgres } from '../shared/postgres-database.js';
+import { StoreUnavailableError, type CardLedger, type FeedbackStore } from './feedback-store.js';
+import { PostgresFeedbackStore } from './postgres-feedback-store.js';
+import { SqliteFeedbackStore } from './sqlite-feedback-store.js';
+
+/** The state a replica keeps: feedback and the card ledger, and (shared) the replay cache. */
+export interface OpenedStores {
+  readonly feedbackStore: FeedbackStore;
+  readonly cardLedger: CardLedger;
+  /** Present with DATABASE_URL: jtis shared by every replica; absent: in memory. */
+  readonly replayCache?: ReplayCache;
+  /** Where the state is, for the start-up log (no credentials). */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the configured stores: PostgreSQL (migrated) when DATABASE_URL is set, else the SQLite
+ * file FEEDBACK_DB_PATH.
+ * @param config - database URL and pool size, or the SQLite path; the ledger expiry.
+ * @param onPoolError - reports a dropped idle connection (no patient data).
+ */
+export async function openFeedbackStores(
+  config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'feedbackDbPath' | 'cardLedgerTtlDays'>,
+  onError: (error: Error) => void = () => undefined,
+): Promise<OpenedStores> {
+  if (config.databaseUrl !== undefined) {
+    const pool = await openPostgres({
+      url: config.databaseUrl,
+      poolSize: config.databasePoolSize,
+      onError,
+    });
+    const store = new PostgresFeedbackStore(pool, { cardTtlDays: config.cardLedgerTtlDays });
+    const replay = new PostgresReplayCache(pool);
+    // The callers answer 503 without the cause: say why in the log (the driver's message: host,
+    // port, error code; no patient data, no password).
+    const reported =
+      <A extends unknown[], T>(call: (...args: A) => Promise<T>) =>
+      async (...args: A): Promise<T> => {
+        try {
+          return await call(...args);
+        } catch (error) {
+          if (error instanceof StoreUnavailableError) onError(error);
+          throw error;
+        }
+      };
+    const url = new URL(config.databaseUrl);
+    return {
+      feedbackStore: {
+        record: reported(store.record.bind(store)),
+        report: store.report.bind(store),
+        close: store.close.bind(store),
+      },
+      cardLedger: store,
+      replayCache: { remember: reported(replay.remember.bind(replay)) },
+      description: `postgres ${url.hostname}:${url.port || '5432'}${url.pathname}`,
+      close: () => pool.end(),
+    };
+  }
+  const store = new SqliteFeedbackStore(config.feedbackDbPath, {
+    cardTtlDays: config.cardLedgerTtlDays,
+  });
+  return {
+    feedbackStore: store,
+    cardLedger: store,
+    description: 'sqlite',
+    close: () => store.close(),
+  };
+}
