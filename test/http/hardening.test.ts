@@ -94,17 +94,17 @@ describe('hook answers (issue 15, "Also")', () => {
 describe('feedback (issue 15 item 3, issue 14)', () => {
   let dir: string;
   let store: SqliteFeedbackStore;
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hardening-'));
     store = new SqliteFeedbackStore(join(dir, 'feedback.sqlite'));
-    store.remember({
+    await store.remember({
       serviceId: 'trial-matcher',
       hookInstance: '99999999-9999-4999-8999-999999999999',
       cards: [{ uuid: CARD, trialId: 'NCT06892145' }],
     });
   });
-  afterEach(() => {
-    store.close();
+  afterEach(async () => {
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
