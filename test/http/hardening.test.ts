@@ -177,7 +177,7 @@ describe('feedback (issue 15 item 3, issue 14)', () => {
         ],
       })
       .expect(200);
-    expect(store.report()).toEqual([
+    expect(await store.report()).toEqual([
       expect.objectContaining({
         trialId: 'NCT06892145',
         overridden: 1,
