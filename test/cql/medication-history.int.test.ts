@@ -310,6 +310,91 @@ describe('treatment episodes', () => {
     });
   });
 
+  describe('several doses a day and several glucocorticoids', () => {
+    it('two dosage lines (20 mg morning, 15 mg evening) are 35 mg/day: IM19 fails', async () => {
+      const split = order('split', PREDNISONE, { start: daysAgo(30), doseMg: 20, timing: daily });
+      const morning = split.dosageInstruction![0]!;
+      split.dosageInstruction = [
+        { ...morning, sequence: 1 },
+        {
+          ...morning,
+          sequence: 1,
+          doseAndRate: [
+            {
+              doseQuantity: {
+                value: 15,
+                unit: 'mg',
+                system: 'http://unitsofmeasure.org',
+                code: 'mg',
+              },
+            },
+          ],
+        },
+      ];
+      expect(await IM19.result('steroid-max-30-mg', split)).toBe('fail');
+    });
+    it('sequential dosage lines (a taper) are not summed: the first line decides', async () => {
+      const taper = order('taper', PREDNISONE, { start: daysAgo(30), doseMg: 20, timing: daily });
+      const first = taper.dosageInstruction![0]!;
+      taper.dosageInstruction = [
+        { ...first, sequence: 1 },
+        {
+          ...first,
+          sequence: 2,
+          doseAndRate: [
+            {
+              doseQuantity: {
+                value: 15,
+                unit: 'mg',
+                system: 'http://unitsofmeasure.org',
+                code: 'mg',
+              },
+            },
+          ],
+        },
+      ];
+      expect(await IM19.result('steroid-max-30-mg', taper)).toBe('pass');
+    });
+    it('a second current glucocorticoid of unknown dose makes the total unknown', async () => {
+      expect(
+        await IM19.result(
+          'steroid-max-30-mg',
+          order('pred', PREDNISONE, { start: daysAgo(30), doseMg: 20, timing: daily }),
+          order('mp', { rxnorm: '6902', text: 'methylprednisolone' }, { start: daysAgo(30) }),
+        ),
+      ).toBe('unknown');
+    });
+  });
+
+  describe('stable dose when the record does not state it', () => {
+    it('one order without a dose for 20 weeks is stable (a change would be a new order)', async () => {
+      expect(
+        await IM19.result(
+          'antimalarial-immunosuppressant-stable-8-weeks',
+          order('hcq', HCQ, { start: daysAgo(140), doseMg: 400, timing: daily }),
+          order('mmf', MMF, { start: daysAgo(140) }),
+        ),
+      ).toBe('pass');
+    });
+    it('renewed 3 weeks ago without a dose after 20 weeks: unknown', async () => {
+      expect(
+        await IM19.result(
+          'antimalarial-immunosuppressant-stable-8-weeks',
+          order('mmf-1', MMF, { start: daysAgo(140), end: daysAgo(21), status: 'completed' }),
+          order('mmf-2', MMF, { start: daysAgo(21) }),
+        ),
+      ).toBe('unknown');
+    });
+    it('a drug without a dose started 3 weeks ago is not stable for 8 weeks', async () => {
+      expect(
+        await IM19.result(
+          'antimalarial-immunosuppressant-stable-8-weeks',
+          order('mmf', MMF, { start: daysAgo(21) }),
+        ),
+      ).toBe('fail');
+    });
+  });
+
   describe('what is not exposure, and what is history', () => {
     it('doNotPerform is not a treatment', async () => {
       expect(
