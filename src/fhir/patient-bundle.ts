@@ -16,6 +16,10 @@ export const ENGINE_RESOURCE_TYPES = [
   'Observation',
   'MedicationStatement',
   'MedicationRequest',
+  'MedicationAdministration',
+  'MedicationDispense',
+  'AllergyIntolerance',
+  'Procedure',
 ] as const;
 
 const UCUM = 'http://unitsofmeasure.org';
@@ -274,6 +278,12 @@ export function toPatientBundle(
     if (resource.resourceType === 'Observation') normaliseObservation(resource, notes);
     if (resource.resourceType === 'MedicationRequest') normaliseDosages(resource.dosageInstruction);
     if (resource.resourceType === 'MedicationStatement') normaliseDosages(resource.dosage);
+    if (resource.resourceType === 'MedicationDispense')
+      normaliseDosages(resource.dosageInstruction);
+    if (resource.resourceType === 'MedicationAdministration' && isObject(resource.dosage)) {
+      const dosage = resource.dosage;
+      if (!normaliseQuantity(dosage.dose as Quantity | undefined, true)) delete dosage.dose;
+    }
     kept.push(resource as unknown as FhirResource);
   }
   return {

@@ -121,23 +121,36 @@ export async function* fhirServerItems(
     source: `${baseUrl}/Patient/${id}`,
     load: async (signal) => {
       const enc = encodeURIComponent(id);
-      const [self, conditions, observations, requests, statements] = await Promise.all([
+      const [self, conditions, observations, requests, statements, ...others] = await Promise.all([
         patient ?? get(`Patient/${enc}`, signal),
         searchAll(`Condition?patient=${enc}`, signal),
         searchAll(`Observation?patient=${enc}`, signal),
         searchAll(`MedicationRequest?patient=${enc}&_include=MedicationRequest:medication`, signal),
         // Many EHRs have no MedicationStatement in R4: its absence leaves criteria unknown.
         searchAll(`MedicationStatement?patient=${enc}`, signal).catch(() => []),
+        // Administrations (inpatient infusions), dispenses, intolerances and transfusions: read
+        // where the server has them; their absence leaves those readings as without them.
+        ...[
+          'MedicationAdministration',
+          'MedicationDispense',
+          'AllergyIntolerance',
+          'Procedure',
+        ].map((type) => searchAll(`${type}?patient=${enc}`, signal).catch(() => [])),
       ]);
       const seen = new Set<string>();
-      const resources = [self, ...conditions, ...observations, ...requests, ...statements].filter(
-        (r) => {
-          const key = `${String(r.resourceType)}/${String(r.id)}`;
-          if (seen.has(key)) return false;
-          seen.add(key);
-          return true;
-        },
-      );
+      const resources = [
+        self,
+        ...conditions,
+        ...observations,
+        ...requests,
+        ...statements,
+        ...others.flat(),
+      ].filter((r) => {
+        const key = `${String(r.resourceType)}/${String(r.id)}`;
+        if (seen.has(key)) return false;
+        seen.add(key);
+        return true;
+      });
       return {
         resourceType: 'Bundle',
         type: 'collection',

@@ -32,6 +32,10 @@ const PATIENT_TYPES = new Set([
   'Observation',
   'MedicationStatement',
   'MedicationRequest',
+  'MedicationAdministration',
+  'MedicationDispense',
+  'AllergyIntolerance',
+  'Procedure',
 ]);
 const READ_TYPES = new Set([...PATIENT_TYPES, 'Medication']);
 

@@ -17,7 +17,8 @@ function statusOf(results: readonly CriterionResult[]): TrialStatus {
 /**
  * A trial's status from its criteria: `ineligible` when a criterion fails (for a multi-cohort
  * trial: in every cohort), `eligible` when every criterion that can be computed passes,
- * `needs-review` otherwise. Manual criteria never decide the status.
+ * `needs-review` otherwise. Manual criteria never decide the status. A trial whose criteria are
+ * unpublished (`criteriaUnpublished`) is never more than `needs-review`.
  * @param trial - the trial definition.
  * @param results - one result per criterion of the trial.
  */
@@ -26,10 +27,13 @@ export function decideTrialStatus(
   results: readonly CriterionResult[],
 ): { status: TrialStatus; cohorts: readonly CohortStatus[] } {
   const cohorts = trial.cohorts
-    .map((c) => ({
-      cohort: c.id,
-      status: statusOf(results.filter((r) => r.cohort === undefined || r.cohort === c.id)),
-    }))
+    .map((c) => {
+      const status = statusOf(results.filter((r) => r.cohort === undefined || r.cohort === c.id));
+      return {
+        cohort: c.id,
+        status: status === 'eligible' && trial.criteriaUnpublished === true ? 'needs-review' : status,
+      };
+    })
     .sort((a, b) => RANK[a.status] - RANK[b.status]);
   return { status: cohorts[0]?.status ?? 'ineligible', cohorts };
 }

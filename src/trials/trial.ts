@@ -17,6 +17,8 @@ export const CriterionSchema = z
     text: z.string().min(1),
     define: z.string().min(1).optional(),
     evidence: z.string().min(1).optional(),
+    /** The sentence of the trial text that the criterion's reading rests on (cql/README.md). */
+    seedQuote: z.string().min(1).optional(),
     /** What a clinician can do to resolve an unknown result ("echocardiogram within 8 weeks"). */
     resolve: z.string().min(1).optional(),
     /**
@@ -74,6 +76,11 @@ export const TrialSchema = z
     cohorts: z.array(CohortSchema).min(1),
     /** What is known to be missing from the available trial text, shown with every result. */
     caveats: z.array(z.string().min(1)).default([]),
+    /**
+     * The protocol's eligibility criteria are not published (only registry facts are computed):
+     * the trial is never more than `needs-review`, whatever the computed criteria say.
+     */
+    criteriaUnpublished: z.literal(true).optional(),
     criteria: z.array(CriterionSchema).min(1),
   })
   .strict()

@@ -249,8 +249,9 @@ const cases: Case[] = [
       { trial: T06822881, criterion: 'lvef', cohort: 'ssc', result: 'unknown' },
       { trial: T06822881, criterion: 'creatinine-clearance', cohort: 'sle', result: 'unknown' },
       { trial: T06822881, criterion: 'sle-6-months', cohort: 'sle', result: 'pass' },
-      // its only computable criteria (age, SLE for 24 weeks) pass: eligible by the contract
-      { trial: T06349343, criterion: 'age-18-70', result: 'pass', status: 'eligible' },
+      // its only computable criteria (age, SLE for 24 weeks) pass, but the protocol's criteria are
+      // unpublished (seed 004 states none): never above needs-review (issue 13; was eligible)
+      { trial: T06349343, criterion: 'age-18-70', result: 'pass', status: 'needs-review' },
     ],
   },
 

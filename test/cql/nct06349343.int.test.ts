@@ -63,13 +63,15 @@ describe('NCT06349343 criteria', () => {
 });
 
 describe('NCT06349343 scenarios', () => {
-  it('finds a 45-year-old with SLE for 3 years eligible on the known criteria', async () => {
+  // Issue 13: the protocol's criteria are unpublished (seed 004 gives none; only the registry's
+  // age range and 24 weeks of SLE are computed), so passing both is needs-review (was eligible).
+  it('finds a 45-year-old with SLE for 3 years needs-review on the known criteria', async () => {
     const trial = await screen(patient({ age: 45 }), sle({ onset: yearsAgo(3) }));
-    expect(trial.status).toBe('eligible');
+    expect(trial.status).toBe('needs-review');
   });
 
-  it('finds a 70-year-old eligible (the cap here is 70) and a 71-year-old ineligible', async () => {
-    expect((await screen(patient({ age: 70 }), sle())).status).toBe('eligible');
+  it('finds a 70-year-old needs-review (the cap here is 70) and a 71-year-old ineligible', async () => {
+    expect((await screen(patient({ age: 70 }), sle())).status).toBe('needs-review');
     expect((await screen(patient({ age: 71 }), sle())).status).toBe('ineligible');
   });
 

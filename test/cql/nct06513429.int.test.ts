@@ -91,11 +91,14 @@ describe('NCT06513429 criteria', () => {
   });
 
   describe('prior-steroids', () => {
-    it('passes with past prednisone', async () => {
+    // Issue 13: seed 003 "including steroids (sufficient or shock therapy)", with "sufficient"
+    // as seed 001 defines it (>= 1 mg/kg/d): the weight is now needed (was: any steroid passed).
+    it('passes with past prednisone at 1 mg/kg/day', async () => {
       expect(
         await result(
           'prior-steroids',
           medicationRequest(PREDNISONE, { ...mg(40), ...past(400, 300) }),
+          bodyWeight(40),
         ),
       ).toBe('pass');
     });

@@ -131,14 +131,20 @@ describe('NCT06892145 criteria', () => {
     it('fails with no glucocorticoid in the medication record', async () => {
       expect(await result(id, bodyWeight(60), medicationRequest(HCQ))).toBe('fail');
     });
-    it('is unknown without a recent body weight', async () => {
+    // Issue 13: each dose is read with the weight measured nearest to it, whatever its age
+    // (seed 001: "sufficient glucocorticoid (≥1mg/kg/d prednisone or equivalent amount ...)").
+    // This was 'unknown' (no weight within 3 months); 30 mg/day at 60 kg is 0.5 mg/kg/d.
+    it('fails with 30 mg/day and a 60 kg weight taken during the treatment', async () => {
       expect(
         await result(
           id,
           bodyWeight(60, { date: daysAgo(200) }),
           medicationRequest(PREDNISONE, mg(30)),
         ),
-      ).toBe('unknown');
+      ).toBe('fail');
+    });
+    it('is unknown without any body weight', async () => {
+      expect(await result(id, medicationRequest(PREDNISONE, mg(30)))).toBe('unknown');
     });
     it('is unknown when the dose is not recorded', async () => {
       expect(await result(id, bodyWeight(60), medicationRequest(PREDNISONE))).toBe('unknown');

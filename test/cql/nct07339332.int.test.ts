@@ -458,7 +458,7 @@ describe('NCT07339332 criteria', () => {
 
   describe('most recent valid result decides (hemoglobin)', () => {
     const older = () =>
-      observation('718-7', { quantity: 5, unit: 'g/dL' }, { id: 'old', date: daysAgo(30) });
+      observation('718-7', { quantity: 5, unit: 'g/dL' }, { id: 'old', date: daysAgo(20) });
     it('uses the newer result', async () => {
       const newer = observation('718-7', { quantity: 8, unit: 'g/dL' }, { id: 'new' });
       const c = await criterion('hemoglobin', older(), newer);

@@ -96,8 +96,8 @@ describe('POST /cds-services/{id} with data from the FHIR server', () => {
     const res = await request(createApp(deps)).post(CALL).send(call()).expect(200);
     SpecResponseSchema.parse(res.body);
     expect(fake.requests.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
-    // 1 Patient read + 3 one-page searches + 6 Observation searches of 3 pages each
-    expect(fake.requests).toHaveLength(1 + 3 + 6 * 3);
+    // 1 Patient read + 7 one-page searches + 6 Observation searches of 3 pages each
+    expect(fake.requests).toHaveLength(1 + 7 + 6 * 3);
     expect(records).toBe(1 + 6 * 3);
   });
 
@@ -115,6 +115,10 @@ describe('POST /cds-services/{id} with data from the FHIR server', () => {
           observationsProcedure: null,
           observationsExam: null,
           medicationStatements: null,
+          medicationAdministrations: null,
+          medicationDispenses: null,
+          allergyIntolerances: null,
+          procedures: null,
         }),
       )
       .expect(200, { cards: [] });

@@ -45,6 +45,10 @@ function prefetchOf(path: string): { patientId: string; prefetch: Record<string,
       observationsExam: empty,
       medicationRequests: ofType('MedicationRequest'),
       medicationStatements: ofType('MedicationStatement'),
+      medicationAdministrations: ofType('MedicationAdministration'),
+      medicationDispenses: ofType('MedicationDispense'),
+      allergyIntolerances: ofType('AllergyIntolerance'),
+      procedures: ofType('Procedure'),
     },
   };
 }
