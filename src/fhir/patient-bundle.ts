@@ -282,7 +282,8 @@ export function toPatientBundle(
       normaliseDosages(resource.dosageInstruction);
     if (resource.resourceType === 'MedicationAdministration' && isObject(resource.dosage)) {
       const dosage = resource.dosage;
-      if (!normaliseQuantity(dosage.dose as Quantity | undefined, true)) delete dosage.dose;
+      if (normaliseQuantity(dosage.dose as Quantity | undefined, true) !== undefined)
+        delete dosage.dose;
     }
     kept.push(resource as unknown as FhirResource);
   }
