@@ -16,6 +16,9 @@ const TIMING_CODES: Readonly<Record<string, { frequency: number; periodDays: num
   QID: { frequency: 4, periodDays: 1 },
   AM: { frequency: 1, periodDays: 1 },
   PM: { frequency: 1, periodDays: 1 },
+  QAM: { frequency: 1, periodDays: 1 },
+  QPM: { frequency: 1, periodDays: 1 },
+  QHS: { frequency: 1, periodDays: 1 },
   QOD: { frequency: 1, periodDays: 2 },
   Q4H: { frequency: 6, periodDays: 1 },
   Q6H: { frequency: 4, periodDays: 1 },
@@ -54,8 +57,19 @@ function timingFrequency(timing: Timing | undefined): Frequency | undefined {
       ? undefined
       : { frequency: repeat.frequency, periodDays: unitDays };
   }
-  const code = timing?.code?.coding?.find((c) => c.code !== undefined)?.code ?? timing?.code?.text;
-  return code === undefined ? undefined : TIMING_CODES[code.trim().toUpperCase()];
+  // Times of day with no frequency: each is one administration a day ("08:00", "20:00").
+  const timesOfDay = repeat?.timeOfDay?.length ?? 0;
+  if (timesOfDay > 0 && repeat?.frequency === undefined)
+    return { frequency: timesOfDay, periodDays: 1 };
+  for (const candidate of [
+    ...(timing?.code?.coding ?? []).map((c) => c.code),
+    timing?.code?.text,
+  ]) {
+    const known =
+      candidate === undefined ? undefined : TIMING_CODES[candidate.trim().toUpperCase()];
+    if (known !== undefined) return known;
+  }
+  return undefined;
 }
 
 const TIMES = ['', 'once', 'twice', 'three times', 'four times'];
@@ -83,8 +97,16 @@ function amountText(quantity: Quantity): string | undefined {
   return `${formatNumber(quantity.value)}${countUnit === '' ? '' : ` ${countUnit}`}`;
 }
 
+/**
+ * The dose per administration. Epic sends several typed doseAndRate entries (calculated,
+ * admin-amount, ordered): the ordered dose is what was prescribed.
+ */
 function doseQuantity(dosage: Dosage): Quantity | undefined {
-  return dosage.doseAndRate?.find((d) => d.doseQuantity !== undefined)?.doseQuantity;
+  const withDose = (dosage.doseAndRate ?? []).filter((d) => d.doseQuantity !== undefined);
+  const ordered = withDose.find((d) =>
+    d.type?.coding?.some((c) => c.code?.toLowerCase() === 'ordered'),
+  );
+  return (ordered ?? withDose[0])?.doseQuantity;
 }
 
 /** A dose described, and whether it was given in mass (so a product's strength adds nothing). */
@@ -113,7 +135,12 @@ export function describeDose(dosages: readonly Dosage[] | undefined): DoseText |
   const frequency = timingFrequency(dosage.timing);
   const asNeeded = dosage.asNeededBoolean === true || dosage.asNeededCodeableConcept !== undefined;
   if (frequency === undefined) {
-    const how = asNeeded ? 'as needed' : 'frequency not recorded';
+    if (asNeeded) return { text: `${amount} per dose, as needed`, inMass };
+    // A frequency only in free text is shown as written; none at all is said to be unknown.
+    const how =
+      text === undefined || text === ''
+        ? 'frequency not recorded'
+        : `frequency not coded, instructions: "${text}"`;
     return { text: `${amount} per dose, ${how}`, inMass };
   }
   const parts = [amount, frequencyText(frequency)];
