@@ -455,6 +455,95 @@ describe('renderCards', () => {
     });
   });
 
+  describe('criterion wording (issue 14)', () => {
+    const labelled = makeTrial({
+      id: 'NCT06822881',
+      sponsor: undefined,
+      cohorts: MULTI.cohorts,
+      caveats: [
+        'Sites are not on the registry record.',
+        { text: 'No SLE exclusion was checked.', cohort: 'sle' },
+        { text: 'Refractory SSc is judged from the treatment history only.', cohort: 'ssc' },
+      ],
+      criteria: [
+        {
+          id: 'hemoglobin',
+          kind: 'inclusion',
+          text: 'Hemoglobin at least 60 g/L without transfusion in the 7 days before screening.',
+          label: 'Hb ≥ 60 g/L, no transfusion in the 7 days before',
+          unit: 'g/L',
+          define: 'Hb',
+        },
+        {
+          id: 'fvc',
+          kind: 'exclusion',
+          cohort: 'ssc',
+          text: 'Excluded: FVC at most 30% of predicted.',
+          label: 'FVC > 30 % of predicted',
+          failedLabel: 'FVC ≤ 30 % of predicted',
+          define: 'Fvc',
+        },
+      ],
+    });
+    const result = (fvc: 'pass' | 'fail'): TrialResult => ({
+      id: 'NCT06822881',
+      title: 'CT1190B',
+      status: 'needs-review',
+      cohorts: ['ssc'],
+      criteria: [
+        {
+          id: 'hemoglobin',
+          kind: 'inclusion',
+          text: 'Hemoglobin at least 60 g/L without transfusion in the 7 days before screening.',
+          result: 'pass',
+          evidence: ['Observation/hb-1'],
+        },
+        {
+          id: 'fvc',
+          kind: 'exclusion',
+          cohort: 'ssc',
+          text: 'Excluded: FVC at most 30% of predicted.',
+          result: fvc,
+          evidence: [],
+        },
+      ],
+    });
+    const detailOf = (r: TrialResult): string =>
+      renderCards(screeningOf(r), [labelled], { bundle: BUNDLE, newId: sequentialIds() })[0]
+        ?.detail ?? '';
+
+    it('shows the label with the value in the criterion unit, not the cut text', () => {
+      expect(detailOf(result('pass'))).toContain(
+        `**Met**\n- Hb ≥ 60 g/L, no transfusion in the 7 days before: Hb 112 g/L, ${daysAgo(3)}`,
+      );
+    });
+
+    it('lists an exclusion not found apart from the inclusions met, and one found as found', () => {
+      expect(detailOf(result('pass'))).toContain(
+        '**Exclusions checked**\n- FVC \\> 30 % of predicted',
+      );
+      const found = detailOf(result('fail'));
+      expect(found).toContain('**Not met**\n- FVC ≤ 30 % of predicted');
+      expect(found).not.toContain('Exclusions checked');
+    });
+
+    it('shows a cohort caveat only while that cohort is possible', () => {
+      const detail = detailOf(result('pass'));
+      expect(detail).toContain(
+        '_Sites are not on the registry record. Refractory SSc is judged from the treatment history only._',
+      );
+      expect(detail).not.toContain('SLE exclusion');
+    });
+
+    it('names the registry as the source when the sponsor is not known', () => {
+      const [card] = renderCards(screeningOf(result('pass')), [labelled], {
+        bundle: BUNDLE,
+        newId: sequentialIds(),
+      });
+      expect(card?.source.label).toBe('ClinicalTrials.gov NCT06822881');
+    });
+  });
+
   describe('options', () => {
     it('adds a smart link naming the trial when configured', () => {
       const [card] = render(screeningOf(NEEDS_REVIEW), {
