@@ -2,13 +2,18 @@ import type {
   Bundle,
   CodeableConcept,
   Condition,
-  Dosage,
   FhirResource,
   MedicationRequest,
   MedicationStatement,
   Observation,
   Quantity,
 } from 'fhir/r4.js';
+
+import { describeDose, type DoseText } from './describe-dose.js';
+import { shortLabName } from './lab-names.js';
+import { convertUnit, formatNumber, writtenUnit } from './units.js';
+
+const LOINC = 'http://loinc.org';
 
 /**
  * Short, PHI-minimal descriptions of the resources that decided a criterion, for card details:
@@ -111,25 +116,63 @@ function conceptText(concept: CodeableConcept | undefined): string | undefined {
   return concept?.text ?? coding?.display ?? coding?.code;
 }
 
-function formatNumber(value: number): string {
-  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
-}
-
 function quantityText(quantity: Quantity | undefined): string | undefined {
   if (quantity?.value === undefined) return undefined;
-  const unit = quantity.unit ?? quantity.code;
-  const shownUnit = unit === undefined || unit === '1' || unit.startsWith('{') ? '' : ` ${unit}`;
-  return `${quantity.comparator ?? ''}${formatNumber(quantity.value)}${shownUnit}`;
+  const unit = writtenUnit(quantity.code ?? quantity.unit ?? '');
+  return `${quantity.comparator ?? ''}${formatNumber(quantity.value)}${unit === '' ? '' : ` ${unit}`}`;
 }
 
-function observationValue(observation: Observation): string | undefined {
-  if (observation.valueQuantity !== undefined) return quantityText(observation.valueQuantity);
+/** A value as shown, and as the record wrote it when that was in another unit. */
+interface ShownValue {
+  readonly shown: string;
+  readonly recorded?: string;
+}
+
+/**
+ * A quantity in the criterion's unit when the record used another unit of the same kind (118 g/L
+ * for a record's 11.8 g/dL), with the record's own value kept as `recorded`.
+ */
+function quantityInUnit(
+  quantity: Quantity | undefined,
+  unit: string | undefined,
+): ShownValue | undefined {
+  const asRecorded = quantityText(quantity);
+  if (asRecorded === undefined) return undefined;
+  if (unit === undefined || quantity?.value === undefined) return { shown: asRecorded };
+  const from = quantity.code ?? quantity.unit;
+  const converted =
+    from === undefined || from === unit ? undefined : convertUnit(quantity.value, from, unit);
+  if (converted === undefined) return { shown: asRecorded };
+  const shown = quantityText({ ...quantity, value: converted, code: unit, unit }) ?? asRecorded;
+  return { shown, recorded: asRecorded };
+}
+
+function observationValue(
+  observation: Observation,
+  unit: string | undefined,
+): ShownValue | undefined {
+  if (observation.valueQuantity !== undefined)
+    return quantityInUnit(observation.valueQuantity, unit);
+  const text = observationText(observation);
+  return text === undefined ? undefined : { shown: text };
+}
+
+function observationText(observation: Observation): string | undefined {
   if (observation.valueCodeableConcept !== undefined)
-    return conceptText(observation.valueCodeableConcept);
+    return conceptText(observation.valueCodeableConcept)?.toLowerCase();
   if (observation.valueInteger !== undefined) return String(observation.valueInteger);
   if (observation.valueBoolean !== undefined) return observation.valueBoolean ? 'yes' : 'no';
   if (observation.valueString !== undefined) return observation.valueString;
   return undefined;
+}
+
+function observationName(observation: Observation): string {
+  for (const coding of observation.code.coding ?? []) {
+    const short =
+      coding.system === LOINC && coding.code !== undefined ? shortLabName(coding.code) : undefined;
+    if (short !== undefined) return short;
+  }
+  return shortObservationName(conceptText(observation.code) ?? 'Observation');
 }
 
 /**
@@ -144,17 +187,21 @@ export function shortObservationName(name: string): string {
   return short === '' ? name : short;
 }
 
-function describeObservation(observation: Observation): EvidenceLine {
-  const name = shortObservationName(conceptText(observation.code) ?? 'Observation');
-  const value = observationValue(observation);
+function describeObservation(observation: Observation, unit: string | undefined): EvidenceLine {
+  const name = observationName(observation);
+  const value = observationValue(observation, unit);
   const date = day(
     observation.effectiveDateTime ?? observation.effectivePeriod?.start ?? observation.issued,
   );
-  const high = quantityText(observation.referenceRange?.[0]?.high);
+  const high = quantityInUnit(observation.referenceRange?.[0]?.high, unit)?.shown;
+  const notes = [
+    ...(value?.recorded === undefined ? [] : [`recorded as ${value.recorded}`]),
+    ...(high === undefined ? [] : [`ULN ${high}`]),
+  ];
   const parts = [
     recordText(name),
-    value === undefined ? 'no value' : recordText(value),
-    ...(high === undefined ? [] : [`(ULN ${recordText(high)})`]),
+    value === undefined ? 'no value' : recordText(value.shown),
+    ...(notes.length === 0 ? [] : [`(${escapeMarkdown(notes.join('; '))})`]),
   ];
   return {
     text: `${parts.join(' ')}${date === undefined ? '' : `, ${date}`}`,
@@ -180,36 +227,33 @@ function describeCondition(condition: Condition): EvidenceLine {
   };
 }
 
-function doseText(dosage: readonly Dosage[] | undefined): string | undefined {
-  const first = dosage?.[0];
-  const dose = quantityText(first?.doseAndRate?.[0]?.doseQuantity);
-  if (dose === undefined) return first?.text;
-  const repeat = first?.timing?.repeat;
-  if (repeat?.frequency === 1 && repeat.period === 1 && repeat.periodUnit === 'd')
-    return `${dose} daily`;
-  return dose;
+/** A product name without its strength and form when the dose is given in mass. */
+function ingredientName(name: string): string {
+  const short = name.replace(/\s+\d[\d.,]*\s*(MG|MCG|G|ML|UNT|MG\/ML)\b.*$/i, '').trim();
+  return short === '' ? name : short;
 }
 
 function describeMedication(resource: MedicationRequest | MedicationStatement): EvidenceLine {
-  const name = recordText(conceptText(resource.medicationCodeableConcept) ?? 'Medication');
+  const product = conceptText(resource.medicationCodeableConcept) ?? 'Medication';
   let start: string | undefined;
   let end: string | undefined;
-  let dose: string | undefined;
+  let dose: DoseText | undefined;
   if (resource.resourceType === 'MedicationRequest') {
     const bounds = resource.dosageInstruction?.[0]?.timing?.repeat?.boundsPeriod;
     start = day(bounds?.start ?? resource.authoredOn);
     end = day(bounds?.end);
-    dose = doseText(resource.dosageInstruction);
+    dose = describeDose(resource.dosageInstruction);
   } else {
     start = day(resource.effectivePeriod?.start ?? resource.effectiveDateTime);
     end = day(resource.effectivePeriod?.end);
-    dose = doseText(resource.dosage);
+    dose = describeDose(resource.dosage);
   }
   const period =
     start === undefined ? '' : end === undefined ? `, since ${start}` : `, ${start} to ${end}`;
   const status = resource.status === 'active' ? '' : ` (${recordText(resource.status)})`;
+  const name = recordText(dose?.inMass === true ? ingredientName(product) : product);
   return {
-    text: `${name}${dose === undefined ? '' : ` ${recordText(dose)}`}${period}${status}`,
+    text: `${name}${dose === undefined ? '' : ` ${recordText(dose.text)}`}${period}${status}`,
     ...(start === undefined ? {} : { date: end ?? start }),
   };
 }
@@ -219,10 +263,10 @@ function describeMedication(resource: MedicationRequest | MedicationStatement): 
  * cannot describe.
  * @param resource - a resource from the patient bundle.
  */
-export function describeResource(resource: FhirResource): EvidenceLine | undefined {
+export function describeResource(resource: FhirResource, unit?: string): EvidenceLine | undefined {
   switch (resource.resourceType) {
     case 'Observation':
-      return describeObservation(resource);
+      return describeObservation(resource, unit);
     case 'Condition':
       return describeCondition(resource);
     case 'MedicationRequest':
@@ -233,22 +277,46 @@ export function describeResource(resource: FhirResource): EvidenceLine | undefin
   }
 }
 
+/** One piece of evidence described, with the reference it describes. */
+export interface DescribedEvidence extends EvidenceLine {
+  readonly ref: string;
+}
+
+/**
+ * Describes the evidence references of a criterion, newest first; the same text once.
+ * @param references - `Type/id` references from a CriterionResult.
+ * @param index - the bundle's resources.
+ * @param unit - the criterion's unit: values in another unit of the same kind are converted to it.
+ */
+export function describeEvidenceLines(
+  references: readonly string[],
+  index: ResourceIndex,
+  unit?: string,
+): readonly DescribedEvidence[] {
+  const lines = references.flatMap((ref) => {
+    const resource = index.get(ref);
+    const line = resource === undefined ? undefined : describeResource(resource, unit);
+    return line === undefined ? [] : [{ ...boundLine(line), ref }];
+  });
+  lines.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
+  const seen = new Set<string>();
+  return lines.filter((l) => !seen.has(l.text) && seen.add(l.text));
+}
+
 /**
  * Describes the evidence references of a criterion, newest first, at most `limit` lines.
  * @param references - `Type/id` references from a CriterionResult.
  * @param index - the bundle's resources.
  * @param limit - how many lines to keep.
+ * @param unit - the criterion's unit (see describeEvidenceLines).
  */
 export function describeEvidence(
   references: readonly string[],
   index: ResourceIndex,
   limit = 3,
+  unit?: string,
 ): readonly string[] {
-  const lines = references.flatMap((ref) => {
-    const resource = index.get(ref);
-    const line = resource === undefined ? undefined : describeResource(resource);
-    return line === undefined ? [] : [boundLine(line)];
-  });
-  lines.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
-  return [...new Set(lines.map((l) => l.text))].slice(0, limit);
+  return describeEvidenceLines(references, index, unit)
+    .slice(0, limit)
+    .map((l) => l.text);
 }

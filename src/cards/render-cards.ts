@@ -1,14 +1,15 @@
-import type { Bundle, ServiceRequest } from 'fhir/r4.js';
+import type { Bundle, FhirResource, Observation, ServiceRequest } from 'fhir/r4.js';
 import type { Card, Link, OverrideReasonCoding, Suggestion } from '../cds-hooks/card.js';
 import type { CriterionResult, PatientScreening, TrialResult } from '../engine/screening.js';
 import type { Cohort, Criterion, Trial } from '../trials/trial.js';
 import {
   boundedDetail,
-  describeEvidence,
+  describeEvidenceLines,
   escapeMarkdown,
   indexResources,
   type ResourceIndex,
 } from './describe-evidence.js';
+import { convertUnit, formatNumber, writtenUnit } from './units.js';
 
 const SNOMED = 'http://snomed.info/sct';
 const REGISTRY = 'https://clinicaltrials.gov';
@@ -102,32 +103,42 @@ function plural(count: number, one: string, many: string): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
-/** Shortens record or trial text at a word boundary, for a narrow sidebar. */
-function shorten(text: string, max: number): string {
-  const clean = text.replace(/\s+/g, ' ').trim().replace(/\.$/, '');
-  if (clean.length <= max) return clean;
-  const cut = clean.slice(0, max - 1);
-  const space = cut.lastIndexOf(' ');
-  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[,;:(\s]+$/, '')}…`;
+/** The criterion as the card names it: its authored label, else its full text (never cut). */
+function criterionLabel(c: CriterionResult, criterion: Criterion | undefined): string {
+  const label =
+    c.result === 'fail' ? (criterion?.failedLabel ?? criterion?.label) : criterion?.label;
+  return escapeMarkdown((label ?? c.text).replace(/\.$/, ''));
 }
 
+/**
+ * One sentence under 140 characters. A trial whose protocol criteria are unpublished is never a
+ * "likely match": only its registry checks were screened.
+ */
 function renderSummary(result: TrialResult, trial: Trial, toConfirm: number): string {
-  const lead = result.status === 'eligible' ? 'Likely match' : 'Possible match';
   const recruiting = isRecruiting(trial) ? '' : ' (not recruiting)';
-  const tail =
-    result.status === 'eligible'
-      ? toConfirm === 0
+  let lead: string;
+  let tail: string;
+  if (!trial.criteriaPublished) {
+    const checks = relevantCriteria(result).filter(isComputable);
+    const met = checks.filter((c) => c.result === 'pass').length;
+    lead = 'Protocol criteria unpublished';
+    tail =
+      met === checks.length
+        ? `only its ${plural(checks.length, 'registry check', 'registry checks')} met`
+        : `${met} of its ${plural(checks.length, 'registry check', 'registry checks')} met`;
+  } else if (result.status === 'eligible') {
+    lead = 'Likely match';
+    tail =
+      toConfirm === 0
         ? 'all criteria met on record'
-        : `${plural(toConfirm, 'criterion', 'criteria')} to check by hand`
-      : `${plural(toConfirm, 'criterion', 'criteria')} to confirm`;
-  const build = (title: string): string => `${lead}${recruiting}: ${title} (${trial.id}), ${tail}`;
-  const full = build(trial.shortTitle);
-  if (full.length < 140) return full;
-  return build(shorten(trial.shortTitle, trial.shortTitle.length - (full.length - 139)));
-}
-
-function criterionLabel(c: CriterionResult, max = 90): string {
-  return escapeMarkdown(shorten(c.text, max));
+        : `${plural(toConfirm, 'criterion', 'criteria')} to check by hand`;
+  } else {
+    lead = 'Possible match';
+    tail = `${plural(toConfirm, 'criterion', 'criteria')} to confirm`;
+  }
+  const full = `${lead}${recruiting}: ${trial.shortTitle} (${trial.id}), ${tail}`;
+  // The title goes whole or not at all: a cut title reads as a cut sentence.
+  return full.length < 140 ? full : `${lead}${recruiting}: ${trial.id}, ${tail}`;
 }
 
 function findCriterion(trial: Trial, c: CriterionResult): Criterion | undefined {
@@ -138,25 +149,145 @@ function section(title: string, lines: readonly string[]): string[] {
   return lines.length === 0 ? [] : ['', `**${title}**`, ...lines];
 }
 
+function yearsBetween(birthDate: string, asOf: string): number | undefined {
+  const birth = /^(\d{4})-(\d{2})-(\d{2})/.exec(birthDate);
+  const now = /^(\d{4})-(\d{2})-(\d{2})/.exec(asOf);
+  if (birth === null || now === null) return undefined;
+  const [by, bm, bd] = birth.slice(1).map(Number) as [number, number, number];
+  const [ny, nm, nd] = now.slice(1).map(Number) as [number, number, number];
+  return ny - by - (nm < bm || (nm === bm && nd < bd) ? 1 : 0);
+}
+
+function observationOf(resource: FhirResource | undefined): Observation | undefined {
+  return resource?.resourceType === 'Observation' ? resource : undefined;
+}
+
+function valueIn(observation: Observation | undefined, unit: string): number | undefined {
+  const quantity = observation?.valueQuantity;
+  if (quantity?.value === undefined || quantity.code === undefined) return undefined;
+  return convertUnit(quantity.value, quantity.code, unit);
+}
+
+function measured(observation: Observation, name: string): string {
+  const quantity = observation.valueQuantity;
+  const unit = writtenUnit(quantity?.code ?? quantity?.unit ?? '');
+  const date = (observation.effectiveDateTime ?? observation.effectivePeriod?.start)?.slice(0, 10);
+  return `${name} ${formatNumber(quantity?.value ?? Number.NaN)}${unit === '' ? '' : ` ${unit}`}${date === undefined ? '' : ` on ${date}`}`;
+}
+
+/**
+ * The Cockcroft-Gault creatinine clearance the CQL computes (Renal.cql), shown with its inputs:
+ * CrCl [mL/min] = (140 - age) x weight [kg] / (72 x SCr [mg/dL]) x 0.85 if female (SCr in umol/L
+ * / 88.4). Undefined when the evidence is a reported clearance or an input is missing.
+ */
+function cockcroftGault(
+  references: readonly string[],
+  index: ResourceIndex,
+  patientId: string,
+  asOf: string,
+): { text: string; refs: readonly string[] } | undefined {
+  const patient = index.get(`Patient/${patientId}`);
+  if (patient?.resourceType !== 'Patient' || patient.birthDate === undefined) return undefined;
+  const age = yearsBetween(patient.birthDate, asOf);
+  const sex = patient.gender;
+  if (age === undefined || (sex !== 'female' && sex !== 'male')) return undefined;
+  let creatinine: { ref: string; observation: Observation; mgDl: number } | undefined;
+  let weight: { ref: string; observation: Observation; kg: number } | undefined;
+  for (const ref of references) {
+    const observation = observationOf(index.get(ref));
+    if (observation === undefined) continue;
+    const kg = valueIn(observation, 'kg');
+    const mgDl =
+      valueIn(observation, 'mg/dL') ??
+      (observation.valueQuantity?.value === undefined ? undefined : mmolPerLitre(observation));
+    if (kg !== undefined) weight ??= { ref, observation, kg };
+    else if (mgDl !== undefined) creatinine ??= { ref, observation, mgDl };
+  }
+  if (creatinine === undefined || weight === undefined || creatinine.mgDl <= 0) return undefined;
+  const clearance =
+    (((140 - age) * weight.kg) / (72 * creatinine.mgDl)) * (sex === 'female' ? 0.85 : 1);
+  const inputs = [
+    measured(creatinine.observation, 'creatinine'),
+    measured(weight.observation, 'weight'),
+    `age ${age}`,
+    sex,
+  ];
+  return {
+    text: escapeMarkdown(
+      `Creatinine clearance ${Math.round(clearance)} mL/min (Cockcroft-Gault: ${inputs.join(', ')})`,
+    ),
+    refs: [creatinine.ref, weight.ref],
+  };
+}
+
+/** Creatinine in µmol/L as mg/dL (88.4 µmol/L per mg/dL), as Renal.cql converts it. */
+function mmolPerLitre(observation: Observation): number | undefined {
+  const micromolar = valueIn(observation, 'umol/L');
+  return micromolar === undefined ? undefined : micromolar / 88.4;
+}
+
+/** What the detail needs besides the result and the trial. */
+interface DetailContext {
+  readonly index: ResourceIndex;
+  readonly patientId: string;
+  readonly asOf: string;
+}
+
 function renderDetail(
   result: TrialResult,
   trial: Trial,
   cohorts: readonly Cohort[],
-  index: ResourceIndex,
+  context: DetailContext,
 ): string {
+  const { index } = context;
   const criteria = relevantCriteria(result);
   const by = (value: CriterionResult['result']): readonly CriterionResult[] =>
     criteria.filter((c) => c.result === value);
-  const met = by('pass');
+  const met = by('pass').filter((c) => c.kind === 'inclusion');
+  const excludedNot = by('pass').filter((c) => c.kind === 'exclusion');
   const failed = by('fail');
   const unknown = by('unknown');
   const manual = by('manual');
-  const computable = criteria.filter(isComputable).length;
 
-  const headline =
-    result.status === 'eligible'
-      ? `**Meets all ${plural(computable, 'criterion', 'criteria')} the record can decide**`
-      : `**${met.length} of ${plural(computable, 'criterion', 'criteria')} met on record**, ${unknown.length} unknown, ${manual.length} to check by hand`;
+  // Each record is shown once per card, next to the first criterion it decided.
+  const shown = new Set<string>();
+  const evidenceFor = (c: CriterionResult, limit = 3): string[] => {
+    const criterion = findCriterion(trial, c);
+    const lines = describeEvidenceLines(c.evidence, index, criterion?.unit);
+    const computed =
+      criterion?.computed === 'cockcroft-gault'
+        ? cockcroftGault(c.evidence, index, context.patientId, context.asOf)
+        : undefined;
+    const fresh = lines.filter((l) => !shown.has(l.ref) && !computed?.refs.includes(l.ref));
+    const texts = [
+      ...(computed === undefined || computed.refs.every((r) => shown.has(r))
+        ? []
+        : [computed.text]),
+      ...fresh.slice(0, limit).map((l) => l.text),
+    ];
+    for (const ref of computed?.refs ?? []) shown.add(ref);
+    for (const l of fresh.slice(0, limit)) shown.add(l.ref);
+    if (texts.length === 0 && lines.length > 0) return ['see above'];
+    return texts;
+  };
+  const withEvidence = (c: CriterionResult): string => {
+    const onFile = evidenceFor(c);
+    const label = criterionLabel(c, findCriterion(trial, c));
+    return `- ${label}${onFile.length === 0 ? '' : `: ${onFile.join('; ')}`}`;
+  };
+
+  const decidable = criteria.filter(isComputable).length;
+  let headline: string;
+  if (!trial.criteriaPublished) {
+    headline = `**The protocol's criteria are unpublished**: ${by('pass').length} of ${plural(decidable, 'registry check', 'registry checks')} met on record, ${plural(manual.length + unknown.length, 'criterion', 'criteria')} to check with the study team`;
+  } else {
+    const rest = [
+      unknown.length > 0 ? `${unknown.length} to confirm` : undefined,
+      manual.length > 0 ? `${manual.length} to check by hand` : undefined,
+      failed.length > 0 ? `${failed.length} not met` : undefined,
+    ].filter((p): p is string => p !== undefined);
+    headline = `**${by('pass').length} of ${plural(criteria.length, 'criterion', 'criteria')} met on record**${rest.length === 0 ? '' : `, ${rest.join(', ')}`}`;
+  }
   const facts = [
     trial.phase,
     isRecruiting(trial) ? 'recruiting' : `registry status ${trial.status.toLowerCase()}`,
@@ -180,36 +311,28 @@ function renderDetail(
       'To confirm',
       unknown.flatMap((c) => {
         const resolve = findCriterion(trial, c)?.resolve;
-        const onFile = describeEvidence(c.evidence, index, 2);
+        const onFile = evidenceFor(c, 2);
         return [
-          `- ${criterionLabel(c)}`,
-          `  - on file: ${onFile.length === 0 ? 'nothing' : onFile.join('; ')}`,
+          `- ${criterionLabel(c, findCriterion(trial, c))}`,
+          ...(onFile.length === 0 ? [] : [`  - on file: ${onFile.join('; ')}`]),
           ...(resolve === undefined ? [] : [`  - needs: ${escapeMarkdown(resolve)}`]),
         ];
       }),
     ),
+    ...section('Not met', failed.map(withEvidence)),
     ...section(
-      'Not met',
-      failed.map((c) => {
-        const onFile = describeEvidence(c.evidence, index, 2);
-        return `- ${criterionLabel(c)}${onFile.length === 0 ? '' : `: ${onFile.join('; ')}`}`;
-      }),
+      trial.criteriaPublished ? 'Check by hand' : 'Ask the study team',
+      manual.map((c) => `- ${criterionLabel(c, findCriterion(trial, c))}`),
     ),
-    ...section(
-      'Check by hand',
-      manual.map((c) => `- ${criterionLabel(c)}`),
-    ),
-    ...section(
-      'Met',
-      met.map((c) => {
-        const onFile = describeEvidence(c.evidence, index, 2);
-        if (onFile.length === 0) return `- ${criterionLabel(c)}`;
-        return `- ${criterionLabel(c, 60)}: ${onFile.join('; ')}`;
-      }),
-    ),
+    ...section('Met', met.map(withEvidence)),
+    ...section('Exclusions checked', excludedNot.map(withEvidence)),
   );
-  if (trial.caveats.length > 0) {
-    lines.push('', `_${trial.caveats.map(escapeMarkdown).join(' ')}_`);
+  const cohortIds = new Set(cohorts.map((c) => c.id));
+  const caveats = trial.caveats.flatMap((caveat) =>
+    typeof caveat === 'string' ? [caveat] : cohortIds.has(caveat.cohort) ? [caveat.text] : [],
+  );
+  if (caveats.length > 0) {
+    lines.push('', `_${caveats.map(escapeMarkdown).join(' ')}_`);
   }
   return boundedDetail(lines);
 }
@@ -313,17 +436,18 @@ function renderLinks(trial: Trial, context: CardContext): Link[] {
  * One card for one trial the patient may qualify for.
  * @param result - the engine's result for the trial (eligible or needs-review).
  * @param trial - the trial definition (metadata, cohorts, resolve hints).
- * @param patientId - the screened patient's id (the referral's subject).
+ * @param patient - the screened patient's id (the referral's subject) and the evaluation date.
  * @param index - the bundle's resources by `Type/id`, for evidence.
  * @param context - id generator and options.
  */
 export function renderTrialCard(
   result: TrialResult,
   trial: Trial,
-  patientId: string,
+  patient: Pick<PatientScreening, 'patientId' | 'asOf'>,
   index: ResourceIndex,
   context: CardContext,
 ): Card {
+  const { patientId, asOf } = patient;
   const criteria = relevantCriteria(result);
   const toConfirm =
     result.status === 'eligible'
@@ -335,10 +459,13 @@ export function renderTrialCard(
   return {
     uuid,
     summary: renderSummary(result, trial, toConfirm),
-    detail: renderDetail(result, trial, cohorts, index),
+    detail: renderDetail(result, trial, cohorts, { index, patientId, asOf }),
     indicator: 'info',
     source: {
-      label: `${trial.id} · ${trial.sponsor ?? 'sponsor not on record'}`,
+      label:
+        trial.sponsor === undefined
+          ? `ClinicalTrials.gov ${trial.id}`
+          : `${trial.id} · ${trial.sponsor}`,
       url: `${REGISTRY}/study/${trial.id}`,
       topic: { system: REGISTRY, code: trial.id, display: trial.shortTitle },
     },
@@ -349,8 +476,9 @@ export function renderTrialCard(
 }
 
 /**
- * One card per trial the patient may qualify for (eligible or needs-review): eligible first, then
- * by the share of computable criteria passed, then by trial id. No card for ineligible trials,
+ * One card per trial the patient may qualify for (eligible or needs-review): trials whose protocol
+ * criteria are published first, then eligible ones, then by the share of computable criteria
+ * passed, then by trial id. No card for ineligible trials,
  * for trials without a definition, or (unless `showNotRecruiting`) for trials not recruiting.
  * @param screening - the engine's results for one patient.
  * @param trials - the trial definitions (metadata for the cards).
@@ -375,17 +503,19 @@ export function renderCards(
         const passed = relevantCriteria(r).filter((c) => c.result === 'pass').length;
         return [{ result: r, trial, share: shareOfComputablePassed(r), passed }];
       })
-      // Eligible first, then the share of computable criteria passed; on a tie, the trial whose
+      // A trial with decided criteria before one of which only registry checks are known; then
+      // eligible first, then the share of computable criteria passed; on a tie, the trial whose
       // record decided more criteria (18 of 18 says more than 2 of 2), then the trial id.
       .sort(
         (a, b) =>
+          Number(!a.trial.criteriaPublished) - Number(!b.trial.criteriaPublished) ||
           Number(a.result.status !== 'eligible') - Number(b.result.status !== 'eligible') ||
           b.share - a.share ||
           b.passed - a.passed ||
           a.trial.id.localeCompare(b.trial.id),
       )
       .map(({ result, trial }) =>
-        renderTrialCard(result, trial, screening.patientId, evidenceIndex(), context),
+        renderTrialCard(result, trial, screening, evidenceIndex(), context),
       )
   );
 }

@@ -18,7 +18,7 @@ function statusOf(results: readonly CriterionResult[]): TrialStatus {
  * A trial's status from its criteria: `ineligible` when a criterion fails (for a multi-cohort
  * trial: in every cohort), `eligible` when every criterion that can be computed passes,
  * `needs-review` otherwise. Manual criteria never decide the status. A trial whose criteria are
- * unpublished (`criteriaUnpublished`) is never more than `needs-review`.
+ * unpublished (`criteriaPublished: false`) is never more than `needs-review`.
  * @param trial - the trial definition.
  * @param results - one result per criterion of the trial.
  */
@@ -31,7 +31,7 @@ export function decideTrialStatus(
       const status = statusOf(results.filter((r) => r.cohort === undefined || r.cohort === c.id));
       return {
         cohort: c.id,
-        status: status === 'eligible' && trial.criteriaUnpublished === true ? 'needs-review' : status,
+        status: status === 'eligible' && !trial.criteriaPublished ? 'needs-review' : status,
       };
     })
     .sort((a, b) => RANK[a.status] - RANK[b.status]);

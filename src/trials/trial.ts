@@ -15,6 +15,28 @@ export const CriterionSchema = z
     kind: CriterionKindSchema,
     cohort: z.string().min(1).optional(),
     text: z.string().min(1),
+    /**
+     * What a card shows: a short authored label that keeps the threshold and window of `text`
+     * ("LVEF ≥ 50 % by echo, ≤ 8 weeks before screening"), phrased as what a pass means (an
+     * exclusion: "No severe kidney disease or scleroderma renal crisis"). Cards show `text` in
+     * full when there is no label, never a cut sentence.
+     */
+    label: z.string().min(1).max(100).optional(),
+    /**
+     * For a criterion phrased as an absence ("No active infection in the last 2 weeks"): what the
+     * card says when the record fails it ("Systemic active infection in the last 2 weeks").
+     */
+    failedLabel: z.string().min(1).max(100).optional(),
+    /**
+     * The UCUM unit the criterion's threshold is written in (`g/L` for "Hb ≥ 60 g/L"): a record
+     * value in another unit of the same kind is shown converted to it as well.
+     */
+    unit: z.string().min(1).optional(),
+    /**
+     * A value the card computes from the criterion's evidence and shows with its inputs:
+     * `cockcroft-gault` is the creatinine clearance from creatinine, weight, age and sex.
+     */
+    computed: z.literal('cockcroft-gault').optional(),
     define: z.string().min(1).optional(),
     evidence: z.string().min(1).optional(),
     /** The sentence of the trial text that the criterion's reading rests on (cql/README.md). */
@@ -57,6 +79,11 @@ export const CohortSchema = z
   })
   .strict();
 
+/** A caveat about one cohort of a multi-cohort trial. */
+export const CaveatSchema = z
+  .object({ text: z.string().min(1), cohort: z.string().min(1) })
+  .strict();
+
 /** A trial definition: data, not code. Adding a trial means adding one of these and its CQL library. */
 export const TrialSchema = z
   .object({
@@ -74,19 +101,32 @@ export const TrialSchema = z
       .object({ name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), version: z.string().min(1) })
       .strict(),
     cohorts: z.array(CohortSchema).min(1),
-    /** What is known to be missing from the available trial text, shown with every result. */
-    caveats: z.array(z.string().min(1)).default([]),
     /**
-     * The protocol's eligibility criteria are not published (only registry facts are computed):
-     * the trial is never more than `needs-review`, whatever the computed criteria say.
+     * Whether the protocol's eligibility criteria are published. When false (only registry
+     * excerpts are known), a card never calls the trial a likely match and ranks it after the
+     * trials whose criteria the record decided.
      */
-    criteriaUnpublished: z.literal(true).optional(),
+    criteriaPublished: z.boolean().default(true),
+    /**
+     * What is known to be missing from the available trial text, shown with every result; a
+     * caveat with a `cohort` is shown only while that cohort is still possible.
+     */
+    caveats: z.array(z.union([z.string().min(1), CaveatSchema])).default([]),
     criteria: z.array(CriterionSchema).min(1),
   })
   .strict()
   .superRefine((trial, ctx) => {
     const cohortIds = new Set(trial.cohorts.map((c) => c.id));
     const seen = new Set<string>();
+    trial.caveats.forEach((caveat, index) => {
+      if (typeof caveat !== 'string' && !cohortIds.has(caveat.cohort)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['caveats', index, 'cohort'],
+          message: `unknown cohort ${caveat.cohort}`,
+        });
+      }
+    });
     trial.criteria.forEach((criterion, index) => {
       const key = `${criterion.cohort ?? '*'}/${criterion.id}`;
       if (seen.has(key)) {
@@ -124,4 +164,5 @@ export const TrialSchema = z
 export type CriterionKind = z.infer<typeof CriterionKindSchema>;
 export type Criterion = z.infer<typeof CriterionSchema>;
 export type Cohort = z.infer<typeof CohortSchema>;
+export type Caveat = z.infer<typeof CaveatSchema>;
 export type Trial = z.infer<typeof TrialSchema>;

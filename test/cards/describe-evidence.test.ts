@@ -32,8 +32,8 @@ describe('describeEvidence', () => {
 
   it('shows short names, values, upper limits and dates, newest first', () => {
     expect(describeEvidence(['Observation/hb-old', 'Observation/hb'], index)).toEqual([
-      'Hemoglobin 11.8 g/dL (ULN 16 g/dL), 2026-11-18',
-      'Hemoglobin 11.8 g/dL (ULN 16 g/dL), 2026-01-02',
+      'Hb 11.8 g/dL (ULN 16 g/dL), 2026-11-18',
+      'Hb 11.8 g/dL (ULN 16 g/dL), 2026-01-02',
     ]);
   });
 

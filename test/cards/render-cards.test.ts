@@ -318,21 +318,23 @@ describe('renderCards', () => {
 
     it('lists met, unknown (with what resolves it) and manual criteria with dated values', () => {
       const detail = card?.detail ?? '';
-      expect(detail).toContain('**2 of 4 criteria met on record**, 2 unknown, 1 to check by hand');
+      expect(detail).toContain(
+        '**2 of 5 criteria met on record**, 2 to confirm, 1 to check by hand',
+      );
       expect(detail).toContain('**To confirm**');
       expect(detail).toContain(
-        '- LVEF at least 50% by echocardiography within 8 weeks before screening\n  - on file: 10230-1 58 %, ' +
+        '- LVEF at least 50% by echocardiography within 8 weeks before screening\n  - on file: LVEF 58 %, ' +
           daysAgo(200) +
           '\n  - needs: Echocardiogram within 8 weeks.',
       );
       expect(detail).toContain(
-        '- Stable glucocorticoid dose\n  - on file: nothing\n  - needs: Record the current glucocorticoid dose.',
+        '- Stable glucocorticoid dose\n  - needs: Record the current glucocorticoid dose.',
       );
       expect(detail).toContain('**Check by hand**\n- Signs the informed consent form');
       expect(detail).toContain(
         '- SLE for at least 6 months: Systemic lupus erythematosus, onset 2022-03-01',
       );
-      expect(detail).toContain(`- Hemoglobin at least 60 g/L: 718-7 112 g/L, ${daysAgo(3)}`);
+      expect(detail).toContain(`- Hemoglobin at least 60 g/L: Hb 112 g/L, ${daysAgo(3)}`);
       expect(detail).not.toContain('**Not met**');
       expect(detail).toContain('Phase 1 · recruiting · Hangzhou, China');
     });
@@ -416,7 +418,7 @@ describe('renderCards', () => {
       expect(card?.detail).not.toContain('Progressive SSc');
       expect(card?.detail).not.toContain('FVC');
       expect(card?.detail).toContain(
-        `- Refractory SLE: prednisone 5 MG Oral Tablet 10 mg daily, since ${daysAgo(300)}; Systemic lupus erythematosus, onset 2022-03-01`,
+        `- Refractory SLE: prednisone 10 mg daily, since ${daysAgo(300)}; Systemic lupus erythematosus, onset 2022-03-01`,
       );
       expect(card?.source.label).toBe('NCT06822881 · Beijing GoBroad Hospital');
     });
@@ -453,6 +455,95 @@ describe('renderCards', () => {
     });
   });
 
+  describe('criterion wording (issue 14)', () => {
+    const labelled = makeTrial({
+      id: 'NCT06822881',
+      sponsor: undefined,
+      cohorts: MULTI.cohorts,
+      caveats: [
+        'Sites are not on the registry record.',
+        { text: 'No SLE exclusion was checked.', cohort: 'sle' },
+        { text: 'Refractory SSc is judged from the treatment history only.', cohort: 'ssc' },
+      ],
+      criteria: [
+        {
+          id: 'hemoglobin',
+          kind: 'inclusion',
+          text: 'Hemoglobin at least 60 g/L without transfusion in the 7 days before screening.',
+          label: 'Hb ≥ 60 g/L, no transfusion in the 7 days before',
+          unit: 'g/L',
+          define: 'Hb',
+        },
+        {
+          id: 'fvc',
+          kind: 'exclusion',
+          cohort: 'ssc',
+          text: 'Excluded: FVC at most 30% of predicted.',
+          label: 'FVC > 30 % of predicted',
+          failedLabel: 'FVC ≤ 30 % of predicted',
+          define: 'Fvc',
+        },
+      ],
+    });
+    const result = (fvc: 'pass' | 'fail'): TrialResult => ({
+      id: 'NCT06822881',
+      title: 'CT1190B',
+      status: 'needs-review',
+      cohorts: ['ssc'],
+      criteria: [
+        {
+          id: 'hemoglobin',
+          kind: 'inclusion',
+          text: 'Hemoglobin at least 60 g/L without transfusion in the 7 days before screening.',
+          result: 'pass',
+          evidence: ['Observation/hb-1'],
+        },
+        {
+          id: 'fvc',
+          kind: 'exclusion',
+          cohort: 'ssc',
+          text: 'Excluded: FVC at most 30% of predicted.',
+          result: fvc,
+          evidence: [],
+        },
+      ],
+    });
+    const detailOf = (r: TrialResult): string =>
+      renderCards(screeningOf(r), [labelled], { bundle: BUNDLE, newId: sequentialIds() })[0]
+        ?.detail ?? '';
+
+    it('shows the label with the value in the criterion unit, not the cut text', () => {
+      expect(detailOf(result('pass'))).toContain(
+        `**Met**\n- Hb ≥ 60 g/L, no transfusion in the 7 days before: Hb 112 g/L, ${daysAgo(3)}`,
+      );
+    });
+
+    it('lists an exclusion not found apart from the inclusions met, and one found as found', () => {
+      expect(detailOf(result('pass'))).toContain(
+        '**Exclusions checked**\n- FVC \\> 30 % of predicted',
+      );
+      const found = detailOf(result('fail'));
+      expect(found).toContain('**Not met**\n- FVC ≤ 30 % of predicted');
+      expect(found).not.toContain('Exclusions checked');
+    });
+
+    it('shows a cohort caveat only while that cohort is possible', () => {
+      const detail = detailOf(result('pass'));
+      expect(detail).toContain(
+        '_Sites are not on the registry record. Refractory SSc is judged from the treatment history only._',
+      );
+      expect(detail).not.toContain('SLE exclusion');
+    });
+
+    it('names the registry as the source when the sponsor is not known', () => {
+      const [card] = renderCards(screeningOf(result('pass')), [labelled], {
+        bundle: BUNDLE,
+        newId: sequentialIds(),
+      });
+      expect(card?.source.label).toBe('ClinicalTrials.gov NCT06822881');
+    });
+  });
+
   describe('options', () => {
     it('adds a smart link naming the trial when configured', () => {
       const [card] = render(screeningOf(NEEDS_REVIEW), {
@@ -467,13 +558,20 @@ describe('renderCards', () => {
     });
 
     it('keeps the summary under 140 characters for the longest short title', () => {
-      const long = makeTrial({ shortTitle: 'A'.repeat(40) + ' ' + 'B'.repeat(39) });
+      const long = makeTrial({
+        shortTitle: 'A'.repeat(40) + ' ' + 'B'.repeat(39),
+        status: 'ACTIVE_NOT_RECRUITING',
+      });
       const cards = renderCards(screeningOf(NEEDS_REVIEW), [long], {
         bundle: BUNDLE,
         newId: sequentialIds(),
         showNotRecruiting: true,
       });
       expect(cards[0]?.summary.length).toBeLessThan(140);
+      // The title goes whole or not at all (issue 14: no sentence cut with "…").
+      expect(cards[0]?.summary).toBe(
+        'Possible match (not recruiting): NCT06892145, 3 criteria to confirm',
+      );
     });
   });
 

@@ -115,7 +115,9 @@ describe('cards and feedback over HTTP', () => {
       const cards = await cardsFor(appOn(store), SLE, HOOK_1);
       expect(cards.length).toBeGreaterThan(0);
       for (const card of cards) {
-        expect(card.summary).toMatch(/^(Likely|Possible) match: .+ \(NCT\d{8}\), /);
+        expect(card.summary).toMatch(
+          /^(Likely match|Possible match|Protocol criteria unpublished): .+ \(NCT\d{8}\), /,
+        );
         expect(card.source.topic?.system).toBe('https://clinicaltrials.gov');
         expect(card.detail).not.toContain('Demo-Lupus');
         expect(card.links?.map((l) => l.type)).toEqual(['absolute', 'smart']);
