@@ -91,40 +91,65 @@ function retarget(resource: Json, patientId: string): Json {
   return copy;
 }
 
-function categoryOf(observation: Json): string {
-  const categories = (observation.category ?? []) as { coding?: { code?: string }[] }[];
-  const code = categories.flatMap((c) => c.coding ?? []).find((c) => c.code !== undefined)?.code;
-  return code ?? 'laboratory';
+/** The prefetch templates of the checkout under test (its own `hooks/`, so before/after runs each
+ *  get the keys their service asks for). */
+function prefetchTemplates(): Record<string, string> {
+  const hooksDir = join(SERVICE_DIR, 'hooks');
+  for (const file of readdirSync(hooksDir).filter((f) => f.endsWith('.json'))) {
+    const service = JSON.parse(readFileSync(join(hooksDir, file), 'utf8')) as {
+      hook?: string;
+      prefetch?: Record<string, string>;
+    };
+    if (service.hook === 'patient-view' && service.prefetch !== undefined) return service.prefetch;
+  }
+  throw new Error(`no patient-view service with prefetch in ${hooksDir}`);
 }
 
-/** A patient-view request with every prefetch key filled, as an EHR sends it. */
-function hookRequest(patient: Json, resources: readonly Json[]): Buffer {
-  const searchset = (list: readonly Json[]): Json => ({
+type Codings = { coding?: { system?: string; code?: string }[] };
+
+/** Whether a CodeableConcept (or a list of them) holds one of a search's `token` values. */
+function matchesToken(value: unknown, tokens: string): boolean {
+  const concepts = (Array.isArray(value) ? value : [value]) as (Codings | undefined)[];
+  const codings = concepts.flatMap((c) => c?.coding ?? []);
+  return tokens.split(',').some((token) => {
+    const [system, code] = token.includes('|') ? token.split('|') : [undefined, token];
+    return codings.some((c) => c.code === code && (system === undefined || c.system === system));
+  });
+}
+
+/** The resources a FHIR server would return for one prefetch template (type, category, code). */
+function answerTemplate(template: string, patient: Json, resources: readonly Json[]): Json {
+  const [path = '', query = ''] = template.split('?');
+  const type = path.split('/')[0];
+  if (type === 'Patient') return patient;
+  const params = new URLSearchParams(query);
+  const category = params.get('category');
+  const code = params.get('code');
+  const matching = resources.filter(
+    (r) =>
+      r.resourceType === type &&
+      (category === null || matchesToken(r.category, category)) &&
+      (code === null || matchesToken(r.code, code)),
+  );
+  return {
     resourceType: 'Bundle',
     type: 'searchset',
-    total: list.length,
-    entry: list.map((resource) => ({
+    total: matching.length,
+    entry: matching.map((resource) => ({
       fullUrl: `http://ehr.example/fhir/${String(resource.resourceType)}/${String(resource.id)}`,
       resource,
     })),
-  });
-  const byType = (type: string): Json[] => resources.filter((r) => r.resourceType === type);
-  const observations = byType('Observation');
-  const obsIn = (category: string): Json[] =>
-    observations.filter((o) => categoryOf(o) === category);
-  const known = ['vital-signs', 'survey', 'imaging', 'procedure', 'exam'];
-  const prefetch = {
-    patient,
-    conditions: searchset(byType('Condition')),
-    observationsLaboratory: searchset(observations.filter((o) => !known.includes(categoryOf(o)))),
-    observationsVitalSigns: searchset(obsIn('vital-signs')),
-    observationsSurvey: searchset(obsIn('survey')),
-    observationsImaging: searchset(obsIn('imaging')),
-    observationsProcedure: searchset(obsIn('procedure')),
-    observationsExam: searchset(obsIn('exam')),
-    medicationRequests: searchset(byType('MedicationRequest')),
-    medicationStatements: searchset(byType('MedicationStatement')),
   };
+}
+
+/** A patient-view request with every prefetch key filled as the EHR's server would answer it. */
+function hookRequest(patient: Json, resources: readonly Json[]): Buffer {
+  const prefetch = Object.fromEntries(
+    Object.entries(prefetchTemplates()).map(([key, template]) => [
+      key,
+      answerTemplate(template, patient, resources),
+    ]),
+  );
   return Buffer.from(
     JSON.stringify({
       hook: 'patient-view',

@@ -8,7 +8,8 @@
  *                   [--feedback-flood 0] [--feedback-entries 100] [--feedback-max 100000]
  *
  * --feedback-flood N runs N feedback senders beside the hook load (issue 15): each posts bodies of
- * --feedback-entries entries (new card uuids, so every entry is stored) back to back until the hook
+ * --feedback-entries entries (new card uuids, so every entry is stored; up to 30,000, which the
+ * service refuses past its 100-entry cap) back to back until the hook
  * load ends or --feedback-max bodies were sent. The report then shows the feedback statuses, and
  * the hook answers given up on the time budget or shed by the engine (read from the service's log
  * when the script started it) with their share of all hook calls.
@@ -40,7 +41,8 @@ const durationMs = Math.min(600, Math.max(1, Number(values.duration))) * 1000;
 const maxRequests = Math.min(1_000_000, Math.max(1, Number(values['max-requests'])));
 const fetchShare = Math.min(1, Math.max(0, Number(values['fetch-share'])));
 const feedbackFlood = Math.min(100, Math.max(0, Math.floor(Number(values['feedback-flood']) || 0)));
-const feedbackEntries = Math.min(100, Math.max(1, Number(values['feedback-entries']) || 100));
+// Up to 30,000 entries per body: the flood issue 15 found (the service refuses more than 100 with 413).
+const feedbackEntries = Math.min(30_000, Math.max(1, Number(values['feedback-entries']) || 100));
 const feedbackMax = Math.min(1_000_000, Math.max(1, Number(values['feedback-max']) || 100_000));
 
 /** Hook answers the service logged as given up on the time budget or shed (when started here). */
@@ -214,7 +216,12 @@ async function main(): Promise<void> {
             card: randomUUID(),
             outcome: 'overridden',
             overrideReason: {
-              reason: { system: 'urn:cds-trial-matcher:override-reason', code: 'patient-declined' },
+              // With the display, as EHRs send it (and as versions before issue 15 required).
+              reason: {
+                system: 'urn:cds-trial-matcher:override-reason',
+                code: 'patient-declined',
+                display: 'Patient declined',
+              },
             },
             outcomeTimestamp: new Date().toISOString(),
           })),
