@@ -11,14 +11,10 @@ import { installNormalizedKeyCache } from './normalized-key-cache.js';
 import { installFunctionMemo } from './function-memo.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
+import { readCriterion } from './criterion-reading.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type { FhirResource } from 'fhir/r4.js';
-import type {
-  CriterionResult,
-  CriterionResultValue,
-  PatientScreening,
-  TrialResult,
-} from './screening.js';
+import type { CriterionResult, PatientScreening, TrialResult } from './screening.js';
 
 /** Per-call options of `EligibilityEngine.screen`. */
 export interface ScreenOptions {
@@ -117,36 +113,6 @@ class SharedLibraryPatientContext extends PatientContext {
   }
 }
 
-/** Collects `Type/id` references from CQL results: resources, reference strings, lists and tuples. */
-function collectEvidence(value: unknown, into: Set<string>): void {
-  if (value === null || value === undefined) return;
-  if (typeof value === 'string') {
-    if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(value)) into.add(value);
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const item of value) collectEvidence(item, into);
-    return;
-  }
-  if (typeof value === 'object') {
-    const json = (value as any)._json;
-    if (json !== undefined) {
-      if (typeof json.resourceType === 'string' && typeof json.id === 'string')
-        into.add(`${json.resourceType}/${json.id}`);
-      return;
-    }
-    if ((value as any).isDateTime === true || (value as any).isQuantity === true) return;
-    for (const child of Object.values(value)) collectEvidence(child, into);
-  }
-}
-
-function toResultValue(value: unknown, trialId: string, define: string): CriterionResultValue {
-  if (value === true) return 'pass';
-  if (value === false) return 'fail';
-  if (value === null || value === undefined) return 'unknown';
-  throw new CqlEvaluationError(`${trialId}: "${define}" is not a Boolean`);
-}
-
 /** A deep copy of the ELM without `localId` properties. */
 function withoutLocalIds<T>(value: T): T {
   return JSON.parse(JSON.stringify(value), (key, v: unknown) =>
@@ -239,41 +205,9 @@ export function createEligibilityEngine(
       };
       for (const criterion of gatesFirst) {
         if (stopAtIneligible && open.size === 0) break;
-        let value: unknown;
-        const evidence = new Set<string>();
-        let failed = false;
-        if (criterion.define !== undefined) {
-          // One criterion that cannot be evaluated (a value the CQL cannot take) is unknown, with
-          // the reason flagged; the trial's other criteria and the other trials still answer.
-          try {
-            value = valueOf(criterion.define);
-            if (value instanceof Promise) value = await value;
-            if (criterion.evidence !== undefined) {
-              let found = valueOf(criterion.evidence);
-              if (found instanceof Promise) found = await found;
-              collectEvidence(found, evidence);
-            }
-          } catch (cause) {
-            if (cause instanceof EngineDeadlineError || cause instanceof EngineAbortedError)
-              throw cause;
-            value = null;
-            evidence.clear();
-            failed = true;
-          }
-        }
-        const result =
-          criterion.define === undefined
-            ? 'manual'
-            : toResultValue(value, trial.id, criterion.define);
-        byCriterion.set(criterion, {
-          id: criterion.id,
-          ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
-          kind: criterion.kind,
-          text: criterion.text,
-          result,
-          evidence: [...evidence].sort(),
-          ...(failed ? { evaluationError: true as const } : {}),
-        });
+        const read = await readCriterion(criterion, trial.id, valueOf);
+        byCriterion.set(criterion, read);
+        const result = read.result;
         if (result === 'fail') {
           if (criterion.cohort === undefined) open.clear();
           else open.delete(criterion.cohort);
