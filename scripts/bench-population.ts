@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as cqlRuntime from '../src/cql-runtime/install.js';
 import { createScreenEngine } from '../src/cli/screen.js';
 import { fileItems } from '../src/population/file-inputs.js';
 import type { PopulationItem } from '../src/population/population-item.js';
@@ -21,6 +22,7 @@ import { createReportWriter } from '../src/population/report-writers.js';
 import { screenPopulation } from '../src/population/screen-population.js';
 import { writeNdjsonPopulation } from '../test/support/synthetic-population.js';
 
+cqlRuntime.install();
 const AS_OF = '2026-11-22';
 const { values } = parseArgs({
   options: {

@@ -5,10 +5,9 @@ import type { Criterion, Trial } from '../trials/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
-import { IndexedPatientSource } from '../cql/indexed-patient-source.js';
+import { IndexedPatientSource } from '../cql-runtime/patient-source.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
-import { installNormalizedKeyCache } from './normalized-key-cache.js';
-import { installFunctionMemo } from './function-memo.js';
+import * as cqlRuntime from '../cql-runtime/install.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
 import { readCriterion } from './criterion-reading.js';
@@ -83,7 +82,7 @@ class SharedLibraryPatientContext extends PatientContext {
     codeService: CodeService,
     executionDateTime: DateTime,
     private readonly shared: Map<string, SharedLibraryPatientContext>,
-    /** Function results for this patient (function-memo.ts). */
+    /** Function results for this patient (cql-runtime/function-memo.ts). */
     readonly functionMemo: Map<unknown, unknown>,
   ) {
     super(library, patient, codeService, {}, executionDateTime);
@@ -142,8 +141,8 @@ export function createEligibilityEngine(
   elm: ElmLibrarySet,
   valueSets: ValueSetExpansions,
 ): EligibilityEngine {
-  installNormalizedKeyCache();
-  installFunctionMemo();
+  // The process entries install the runtime first; this call (idempotent) is for library users.
+  cqlRuntime.install();
   // Without ELM local ids, cql-execution does not record every expression's result for
   // annotation (the engine never reads those records); errors still name the CQL locator.
   const libraries = withoutLocalIds(elm.all());
@@ -198,7 +197,7 @@ export function createEligibilityEngine(
       } catch (cause) {
         throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
       }
-      // Most definitions answer without a promise (sync-expressions.ts): await only promises.
+      // Most definitions answer without a promise (cql-runtime/expressions.ts): await only promises.
       const valueOf = (name: string): unknown => {
         checkpoint();
         return library.expressions[name].execute(context);

@@ -1,6 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
    cql-execution's DateTime constructor, parse and add are patched through untyped access. */
+import { createRequire } from 'node:module';
 import { Date as CqlDate, DateTime } from 'cql-execution';
+import type { SyncKit } from './sync-kit.js';
 
 /** CQL DateTimes parsed for the patient being evaluated, by FHIR string (cleared per patient). */
 const parsedDateTimes = new Map<string, DateTime | null>();
@@ -127,4 +129,16 @@ export function cacheDateArithmetic(): void {
 export function forgetParsedDateTimes(): void {
   parsedDateTimes.clear();
   sums.clear();
+}
+
+/**
+ * lib/elm/datetime.js `Now.exec` without a promise (the execution date, as the library returns it;
+ * installed by operators.ts, scheme in expressions.ts).
+ */
+export function installDateTimeOperators({ executeWith }: SyncKit): void {
+  const require = createRequire(import.meta.url);
+  const datetime = require('cql-execution/lib/elm/datetime.js');
+  datetime.Now.prototype.execute = executeWith((_node: any, ctx: any): unknown =>
+    ctx.getExecutionDateTime(),
+  );
 }

@@ -2,7 +2,7 @@
    cql-execution's internal module is untyped. */
 import { createRequire } from 'node:module';
 import { Date as CqlDate, DateTime } from 'cql-execution';
-import { RESOURCE_IDENTITY, observeWrappers } from '../cql/indexed-patient-source.js';
+import { RESOURCE_IDENTITY, observeWrappers } from './patient-source.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;

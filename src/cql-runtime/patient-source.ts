@@ -3,13 +3,9 @@
 import type { Bundle } from 'fhir/r4.js';
 import { createRequire } from 'node:module';
 import { PatientSource } from 'cql-exec-fhir';
-import {
-  cacheDateArithmetic,
-  cacheDateTimeParsing,
-  forgetParsedDateTimes,
-} from './cached-date-parsing.js';
-import { codingKeys } from './coding-keys.js';
-import { createFastWrappers, type FastWrappers } from './fast-fhir-wrappers.js';
+import { forgetParsedDateTimes } from './date-time.js';
+import { codingKeys } from '../cql/coding-keys.js';
+import { createFastWrappers, type FastWrappers } from './fhir-wrappers.js';
 
 interface CodeLike {
   readonly code?: string;
@@ -177,8 +173,6 @@ export class IndexedPatientSource {
   load(bundle: Bundle): void {
     this.byProfile.clear();
     this.byType.clear();
-    cacheDateTimeParsing();
-    cacheDateArithmetic();
     forgetParsedDateTimes();
     this.sharedIdentities.clear();
     const seen = new Set<string>();
