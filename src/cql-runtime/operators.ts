@@ -8,7 +8,6 @@ import { installDateTimeOperators } from './date-time.js';
 
 const require = createRequire(import.meta.url);
 
-
 /**
  * The operators the shared libraries run most, evaluated without a promise when their operands
  * return none (process-wide patch of cql-execution 3.3.2, installed with the sync expressions).

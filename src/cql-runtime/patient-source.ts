@@ -3,6 +3,7 @@
 import type { Bundle } from 'fhir/r4.js';
 import { createRequire } from 'node:module';
 import { PatientSource } from 'cql-exec-fhir';
+import type { PatientObject } from 'cql-execution';
 import { forgetParsedDateTimes } from './date-time.js';
 import { codingKeys } from '../cql/coding-keys.js';
 import { createFastWrappers, type FastWrappers } from './fhir-wrappers.js';
@@ -206,7 +207,7 @@ export class IndexedPatientSource {
     return this;
   }
 
-  currentPatient(): any {
+  currentPatient(): PatientObject {
     this.started = true;
     return this.patient;
   }

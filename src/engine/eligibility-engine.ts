@@ -1,6 +1,5 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-class-instance-assignment --
-   cql-execution's results are untyped: this facade is the one place that reads them. */
 import { CodeService, DateTime, Library, PatientContext, Repository } from 'cql-execution';
+import type { PatientObject, TerminologyProvider } from 'cql-execution';
 import type { Criterion, Trial } from '../trials/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
@@ -61,6 +60,11 @@ export interface EligibilityEngine {
   ): Promise<PatientScreening>;
 }
 
+/** A definition of a cql-execution Library (its `expressions`, typed `any` by the library). */
+interface CqlExpression {
+  execute(context: PatientContext): unknown;
+}
+
 interface CompiledTrial {
   readonly trial: Trial;
   readonly library: Library;
@@ -78,8 +82,8 @@ interface CompiledTrial {
 class SharedLibraryPatientContext extends PatientContext {
   constructor(
     library: Library,
-    patient: any,
-    codeService: CodeService,
+    patient: PatientObject,
+    codeService: TerminologyProvider,
     executionDateTime: DateTime,
     private readonly shared: Map<string, SharedLibraryPatientContext>,
     /** Function results for this patient (cql-runtime/function-memo.ts). */
@@ -88,25 +92,33 @@ class SharedLibraryPatientContext extends PatientContext {
     super(library, patient, codeService, {}, executionDateTime);
   }
 
-  override getLibraryContext(alias: string): any {
-    let context = this.library_context[alias];
+  override getLibraryContext(alias: string): SharedLibraryPatientContext {
+    // cql-execution types its library contexts and included libraries `any`: these are its own.
+    const contexts = this.library_context as Record<
+      string,
+      SharedLibraryPatientContext | undefined
+    >;
+    let context = contexts[alias];
     if (context == null) {
-      const library = this.get(alias);
-      const identifier = library.source.library.identifier as { id: string; version?: string };
+      const library = this.get(alias) as Library;
+      const source = library.source as {
+        library: { identifier: { id: string; version?: string } };
+      };
+      const identifier = source.library.identifier;
       const key = `${identifier.id}|${identifier.version ?? ''}`;
       context = this.shared.get(key);
       if (context === undefined) {
         context = new SharedLibraryPatientContext(
-          library as Library,
-          this.patient,
-          this.codeService as CodeService,
+          library,
+          this.patient as PatientObject,
+          this.codeService,
           this.executionDateTime as DateTime,
           this.shared,
           this.functionMemo,
         );
         this.shared.set(key, context);
       }
-      this.library_context[alias] = context;
+      contexts[alias] = context;
     }
     return context;
   }
@@ -150,7 +162,7 @@ export function createEligibilityEngine(
   const codeService = new CodeService(valueSets);
   const compiled: CompiledTrial[] = trials.map((trial) => {
     elm.get(trial.library.name); // throws ConfigurationError when the ELM is missing
-    const library = new Library(libraries[trial.library.name] as any, repository);
+    const library = new Library(libraries[trial.library.name], repository);
     const gatesFirst = [
       ...trial.criteria.filter((c) => c.gate === true),
       ...trial.criteria.filter((c) => c.gate !== true),
@@ -200,7 +212,11 @@ export function createEligibilityEngine(
       // Most definitions answer without a promise (cql-runtime/expressions.ts): await only promises.
       const valueOf = (name: string): unknown => {
         checkpoint();
-        return library.expressions[name].execute(context);
+        const expressions = library.expressions as Record<string, CqlExpression>;
+        const expression = expressions[name];
+        if (expression === undefined)
+          throw new CqlEvaluationError(`${trial.library.name} has no definition "${name}"`);
+        return expression.execute(context);
       };
       for (const criterion of gatesFirst) {
         if (stopAtIneligible && open.size === 0) break;
