@@ -37,7 +37,7 @@ function encodeFields(value: object): string | undefined {
  * Booleans, lists of these, tuples of these (plain objects, compared as maps of their keys:
  * the order of the keys does not matter, a missing key differs from a null one), DateTimes and
  * Dates (their fields, a DateTime moved to offset 0 first, as the library keys it) and resource
- * wrappers keyed by their identity (normalized-key-cache). Anything else is undefined: the caller
+ * wrappers keyed by their identity (toNormalizedKey below). Anything else is undefined: the caller
  * then uses cql-execution's own keys. Each kind has its own tag, as the library's keys of
  * different kinds never compare equal (a string is not a number, a tuple's key holds
  * `__instance: Object`, a DateTime's `__instance: DateTime`, an identity key only its mark).

@@ -18,22 +18,22 @@ const require = createRequire(import.meta.url);
  * branches and operands the library evaluates; `List` starts every element before waiting for
  * any, as the library's `Promise.all` does. `executeWith` gives them the library's error
  * annotation and keeps the library's path for nodes with an ELM local id.
- *  - logical: `And`, `Or`, `Not` (ThreeValuedLogic, all operands evaluated, as the library does);
- *  - nullological: `IsNull`, `Coalesce`;
- *  - comparison: `Equal`, `Less`, `LessOrEqual`, `Greater`, `GreaterOrEqual`, `SameOrBefore`,
- *    `SameOrAfter`, `In`;
- *  - types: `As`, `Is`; conditionals: `If`, `Case`;
- *  - lists and structures: `Exists`, `First`, `List`, `Tuple`; strings: `Concatenate`;
- *  - `ExpressionDef` (a definition's value, cached in the root context as the library does);
- *  - `Retrieve` (the patient source's `findRecords` and the code service's `findValueSet` answer
- *    without a promise here; a promise from either is waited for, as the library's `await`), and
- *    the contexts' `findRecords` (the library's, without `async`: a value when the source gives one),
- *    `ValueSetRef`, `ValueSetDef`, `CodeSystemDef`;
- *  - `Quantity`, `Instance`, `Now`, `ToDecimal`, `Matches` (the pattern's RegExp built once per
- *    pattern string: `test` of a RegExp without the g or y flag keeps no state);
- *  - arithmetic: `Add`, `Subtract`, `Multiply`, `Divide` (the library's reducers, uncertainties
- *    and overflow check included); `Union`, `Flatten`, `AllTrue`; `Lower`, `PositionOf`, `Combine`,
- *    `SingletonFrom`.
+ * Upstream counterparts (node_modules/cql-execution/lib/), each the class's `exec`:
+ *  - elm/logical.js: `And`, `Or`, `Not` (ThreeValuedLogic, all operands evaluated, as the library does);
+ *  - elm/nullological.js: `IsNull`, `Coalesce`;
+ *  - elm/overloaded.js `Equal`, `SameOrBefore`, `SameOrAfter`, `In`; elm/comparison.js `Less`,
+ *    `LessOrEqual`, `Greater`, `GreaterOrEqual`;
+ *  - elm/type.js: `As`, `Is`, `ToDecimal`; elm/conditional.js: `If`, `Case`;
+ *  - elm/structured.js: `Tuple`; elm/string.js: `Concatenate`, `Matches` (the pattern's RegExp
+ *    built once per pattern string: `test` of a RegExp without the g or y flag keeps no state),
+ *    `Lower`, `PositionOf`, `Combine`;
+ *  - elm/reusable.js: `ExpressionDef` (a definition's value, cached in the root context as the
+ *    library does);
+ *  - elm/quantity.js `Quantity`, elm/instance.js `Instance`;
+ *  - elm/arithmetic.js: `Add`, `Subtract`, `Multiply`, `Divide` (the library's reducers,
+ *    uncertainties and overflow check included).
+ * The other families are installed from here with the same kit (sync-kit.ts): lists and
+ * aggregates (lists.ts), retrieve and terminology (retrieve.ts), `Now` (date-time.ts).
  */
 export function installSyncOperators(
   executeWith: (compute: (node: any, ctx: any) => unknown) => (this: any, ctx: any) => unknown,
