@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { loadEngineInputs } from '../../src/engine/load-engine.js';
 import { createEligibilityEngine } from '../../src/engine/eligibility-engine.js';
 import type { OracleTrialCriteria } from '../support/oracle/upstream-engine.js';
+import type { CriterionResultValue } from '../../src/engine/screening.js';
 import { UpstreamOracle, compareScreenings, type OracleRecord } from '../support/oracle/oracle.js';
 import { demoRecords, syntheticRecords, variedRecords } from '../support/oracle/records.js';
 import { AS_OF } from '../support/fhir-builders.js';
@@ -41,6 +42,25 @@ test('the oracle runs the unpatched library, the engine the patched one', () => 
     And: { prototype: object };
   };
   expect(Object.prototype.hasOwnProperty.call(logical.And.prototype, 'execute')).toBe(true);
+});
+
+test('a difference in a result or an evidence list is reported, naming record, trial and criterion', async () => {
+  const [record] = records;
+  const screening = await engine.screen(record!.patient, AS_OF);
+  const upstream = await answers.get(record!.name)!;
+  expect(compareScreenings('r', screening, upstream)).toEqual([]);
+  const [trial] = upstream;
+  const [first, ...rest] = trial!.criteria;
+  const flipped: CriterionResultValue = first!.result === 'pass' ? 'fail' : 'pass';
+  const doctored: OracleTrialCriteria[] = [
+    { ...trial!, criteria: [{ ...first!, result: flipped, evidence: ['Observation/x'] }, ...rest] },
+    ...upstream.slice(1),
+  ];
+  const id = first!.cohort === undefined ? first!.id : `${first!.cohort}/${first!.id}`;
+  expect(compareScreenings('r', screening, doctored)).toEqual([
+    `r ${trial!.id} ${id}: engine ${first!.result} [${first!.evidence.join(', ')}]` +
+      ` / upstream ${flipped} [Observation/x]`,
+  ]);
 });
 
 test.each(records.map((r) => [r.name, r] as const))(
