@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist', 'coverage', 'node_modules', 'cql/elm', '*.config.js', 'test/support/*.cjs'] },
+  { ignores: ['dist', 'coverage', 'node_modules', 'cql/elm', '*.config.js', 'test/support/*.cjs', 'scripts/dev/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

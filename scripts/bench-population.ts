@@ -5,7 +5,7 @@
  *
  * 1. The Synthea bundles in demo/synthea (large records: 600 KB to 1 MB each), screened `rounds`
  *    times over through the same pipeline as `screen DIR`.
- * 2. A generated population (src/population/synthetic-population.ts) written as a Bulk Data export
+ * 2. A generated population (test/support/synthetic-population.ts) written as a Bulk Data export
  *    to a temporary directory, then screened as `screen EXPORT_DIR --format csv --out ...` does.
  * The engine is the one the screen CLI uses (see src/cli/screen.ts: the worker pool on every core
  * when available). Prints one JSON line per measurement.
@@ -14,13 +14,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as cqlRuntime from '../src/cql-runtime/install.js';
 import { createScreenEngine } from '../src/cli/screen.js';
 import { fileItems } from '../src/population/file-inputs.js';
 import type { PopulationItem } from '../src/population/population-item.js';
 import { createReportWriter } from '../src/population/report-writers.js';
 import { screenPopulation } from '../src/population/screen-population.js';
-import { writeNdjsonPopulation } from '../src/population/synthetic-population.js';
+import { writeNdjsonPopulation } from '../test/support/synthetic-population.js';
 
+cqlRuntime.install();
 const AS_OF = '2026-11-22';
 const { values } = parseArgs({
   options: {

@@ -5,6 +5,7 @@ import { createApp, DEMO_FHIR_PATH } from './app.js';
 import { loadConfig, type Config } from './config.js';
 import { loadServiceDefinitions } from './cds-hooks/service-definition.js';
 import { createDemoFhirServer } from './demo/demo-fhir-server.js';
+import * as cqlRuntime from './cql-runtime/install.js';
 import { createEnginePool } from './engine/engine-pool.js';
 import { loadEligibilityEngine } from './engine/load-engine.js';
 import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
@@ -196,6 +197,8 @@ function shutdownOnSignals(server: Server, config: Config, logger: Logger): void
 async function main(): Promise<void> {
   let config: Config;
   try {
+    // The cql-execution overrides, before anything evaluates CQL (throws on other library versions).
+    cqlRuntime.install();
     config = loadConfig(process.env);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);

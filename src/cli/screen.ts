@@ -19,6 +19,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
+import * as cqlRuntime from '../cql-runtime/install.js';
 import { createEnginePool } from '../engine/engine-pool.js';
 import { loadEligibilityEngine } from '../engine/load-engine.js';
 import { describeCounts } from '../fhir/patient-references.js';
@@ -260,6 +261,13 @@ export async function runScreen(
 const isMain =
   process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (isMain) {
+  try {
+    // The cql-execution overrides, before anything evaluates CQL (throws on other library versions).
+    cqlRuntime.install();
+  } catch (error) {
+    process.stderr.write(`screen: ${error instanceof Error ? error.message : 'failed'}\n`);
+    process.exit(1);
+  }
   const interrupt = new AbortController();
   process.once('SIGINT', () => {
     interrupt.abort();

@@ -1,24 +1,18 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-class-instance-assignment --
-   cql-execution's results are untyped: this facade is the one place that reads them. */
 import { CodeService, DateTime, Library, PatientContext, Repository } from 'cql-execution';
+import type { PatientObject, TerminologyProvider } from 'cql-execution';
 import type { Criterion, Trial } from '../trials/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
-import { IndexedPatientSource } from '../cql/indexed-patient-source.js';
+import { IndexedPatientSource } from '../cql-runtime/patient-source.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
-import { installNormalizedKeyCache } from './normalized-key-cache.js';
-import { installFunctionMemo } from './function-memo.js';
+import * as cqlRuntime from '../cql-runtime/install.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
+import { readCriterion } from './criterion-reading.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type { FhirResource } from 'fhir/r4.js';
-import type {
-  CriterionResult,
-  CriterionResultValue,
-  PatientScreening,
-  TrialResult,
-} from './screening.js';
+import type { CriterionResult, PatientScreening, TrialResult } from './screening.js';
 
 /** Per-call options of `EligibilityEngine.screen`. */
 export interface ScreenOptions {
@@ -66,6 +60,11 @@ export interface EligibilityEngine {
   ): Promise<PatientScreening>;
 }
 
+/** A definition of a cql-execution Library (its `expressions`, typed `any` by the library). */
+interface CqlExpression {
+  execute(context: PatientContext): unknown;
+}
+
 interface CompiledTrial {
   readonly trial: Trial;
   readonly library: Library;
@@ -83,68 +82,46 @@ interface CompiledTrial {
 class SharedLibraryPatientContext extends PatientContext {
   constructor(
     library: Library,
-    patient: any,
-    codeService: CodeService,
+    patient: PatientObject,
+    codeService: TerminologyProvider,
     executionDateTime: DateTime,
     private readonly shared: Map<string, SharedLibraryPatientContext>,
-    /** Function results for this patient (function-memo.ts). */
+    /** Function results for this patient (cql-runtime/function-memo.ts). */
     readonly functionMemo: Map<unknown, unknown>,
   ) {
     super(library, patient, codeService, {}, executionDateTime);
   }
 
-  override getLibraryContext(alias: string): any {
-    let context = this.library_context[alias];
+  override getLibraryContext(alias: string): SharedLibraryPatientContext {
+    // cql-execution types its library contexts and included libraries `any`: these are its own.
+    const contexts = this.library_context as Record<
+      string,
+      SharedLibraryPatientContext | undefined
+    >;
+    let context = contexts[alias];
     if (context == null) {
-      const library = this.get(alias);
-      const identifier = library.source.library.identifier as { id: string; version?: string };
+      const library = this.get(alias) as Library;
+      const source = library.source as {
+        library: { identifier: { id: string; version?: string } };
+      };
+      const identifier = source.library.identifier;
       const key = `${identifier.id}|${identifier.version ?? ''}`;
       context = this.shared.get(key);
       if (context === undefined) {
         context = new SharedLibraryPatientContext(
-          library as Library,
-          this.patient,
-          this.codeService as CodeService,
+          library,
+          this.patient as PatientObject,
+          this.codeService,
           this.executionDateTime as DateTime,
           this.shared,
           this.functionMemo,
         );
         this.shared.set(key, context);
       }
-      this.library_context[alias] = context;
+      contexts[alias] = context;
     }
     return context;
   }
-}
-
-/** Collects `Type/id` references from CQL results: resources, reference strings, lists and tuples. */
-function collectEvidence(value: unknown, into: Set<string>): void {
-  if (value === null || value === undefined) return;
-  if (typeof value === 'string') {
-    if (/^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(value)) into.add(value);
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const item of value) collectEvidence(item, into);
-    return;
-  }
-  if (typeof value === 'object') {
-    const json = (value as any)._json;
-    if (json !== undefined) {
-      if (typeof json.resourceType === 'string' && typeof json.id === 'string')
-        into.add(`${json.resourceType}/${json.id}`);
-      return;
-    }
-    if ((value as any).isDateTime === true || (value as any).isQuantity === true) return;
-    for (const child of Object.values(value)) collectEvidence(child, into);
-  }
-}
-
-function toResultValue(value: unknown, trialId: string, define: string): CriterionResultValue {
-  if (value === true) return 'pass';
-  if (value === false) return 'fail';
-  if (value === null || value === undefined) return 'unknown';
-  throw new CqlEvaluationError(`${trialId}: "${define}" is not a Boolean`);
 }
 
 /** A deep copy of the ELM without `localId` properties. */
@@ -176,8 +153,8 @@ export function createEligibilityEngine(
   elm: ElmLibrarySet,
   valueSets: ValueSetExpansions,
 ): EligibilityEngine {
-  installNormalizedKeyCache();
-  installFunctionMemo();
+  // The process entries install the runtime first; this call (idempotent) is for library users.
+  cqlRuntime.install();
   // Without ELM local ids, cql-execution does not record every expression's result for
   // annotation (the engine never reads those records); errors still name the CQL locator.
   const libraries = withoutLocalIds(elm.all());
@@ -185,7 +162,7 @@ export function createEligibilityEngine(
   const codeService = new CodeService(valueSets);
   const compiled: CompiledTrial[] = trials.map((trial) => {
     elm.get(trial.library.name); // throws ConfigurationError when the ELM is missing
-    const library = new Library(libraries[trial.library.name] as any, repository);
+    const library = new Library(libraries[trial.library.name], repository);
     const gatesFirst = [
       ...trial.criteria.filter((c) => c.gate === true),
       ...trial.criteria.filter((c) => c.gate !== true),
@@ -232,48 +209,20 @@ export function createEligibilityEngine(
       } catch (cause) {
         throw new CqlEvaluationError(`evaluation of ${trial.library.name} failed`, { cause });
       }
-      // Most definitions answer without a promise (sync-expressions.ts): await only promises.
+      // Most definitions answer without a promise (cql-runtime/expressions.ts): await only promises.
       const valueOf = (name: string): unknown => {
         checkpoint();
-        return library.expressions[name].execute(context);
+        const expressions = library.expressions as Record<string, CqlExpression>;
+        const expression = expressions[name];
+        if (expression === undefined)
+          throw new CqlEvaluationError(`${trial.library.name} has no definition "${name}"`);
+        return expression.execute(context);
       };
       for (const criterion of gatesFirst) {
         if (stopAtIneligible && open.size === 0) break;
-        let value: unknown;
-        const evidence = new Set<string>();
-        let failed = false;
-        if (criterion.define !== undefined) {
-          // One criterion that cannot be evaluated (a value the CQL cannot take) is unknown, with
-          // the reason flagged; the trial's other criteria and the other trials still answer.
-          try {
-            value = valueOf(criterion.define);
-            if (value instanceof Promise) value = await value;
-            if (criterion.evidence !== undefined) {
-              let found = valueOf(criterion.evidence);
-              if (found instanceof Promise) found = await found;
-              collectEvidence(found, evidence);
-            }
-          } catch (cause) {
-            if (cause instanceof EngineDeadlineError || cause instanceof EngineAbortedError)
-              throw cause;
-            value = null;
-            evidence.clear();
-            failed = true;
-          }
-        }
-        const result =
-          criterion.define === undefined
-            ? 'manual'
-            : toResultValue(value, trial.id, criterion.define);
-        byCriterion.set(criterion, {
-          id: criterion.id,
-          ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
-          kind: criterion.kind,
-          text: criterion.text,
-          result,
-          evidence: [...evidence].sort(),
-          ...(failed ? { evaluationError: true as const } : {}),
-        });
+        const read = await readCriterion(criterion, trial.id, valueOf);
+        byCriterion.set(criterion, read);
+        const result = read.result;
         if (result === 'fail') {
           if (criterion.cohort === undefined) open.clear();
           else open.delete(criterion.cohort);

@@ -29,9 +29,6 @@
  *   workers keep the process alive until then.
  */
 import { availableParallelism } from 'node:os';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Trial } from '../trials/trial.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
@@ -133,43 +130,21 @@ interface Slot {
 
 const MAX_START_FAILURES = 3;
 
-let tsxApiUrl: string | undefined;
-
-/** `tsx/esm/api` as an ESM URL (its package `exports`, import condition): only needed from src/. */
-function tsxEsmApiUrl(): string {
-  if (tsxApiUrl === undefined) {
-    const require = createRequire(import.meta.url);
-    const manifest = require.resolve('tsx/package.json');
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
-      exports: Record<string, { import: { default: string } }>;
-    };
-    const target = pkg.exports['./esm/api']?.import.default ?? './dist/esm/api/index.mjs';
-    tsxApiUrl = new URL(target, pathToFileURL(manifest)).href;
-  }
-  return tsxApiUrl;
-}
-
 /**
- * The worker entry: compiled JS next to this module in dist/; from src/ (tsx, jest) a small eval
- * bootstrap registers tsx's ESM loader in the new thread, then imports the TypeScript entry.
+ * The worker entry: compiled JS next to this module in dist/ (production). From src/ (tsx, jest)
+ * the dev bootstrap scripts/dev/engine-worker-from-source.mjs, which registers tsx in the thread
+ * and imports the TypeScript entry: production code never resolves tsx, and dist/ does not need
+ * scripts/.
  */
 function spawnWorker(options: EngineOptions): Worker {
   const workerData: EngineOptions = {
     ...(options.cqlDir !== undefined ? { cqlDir: options.cqlDir } : {}),
     ...(options.siteCodes !== undefined ? { siteCodes: options.siteCodes } : {}),
   };
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./engine-worker.js', import.meta.url), { workerData });
-  }
-  const entry = new URL('./engine-worker.ts', import.meta.url).href;
-  const bootstrap = `
-    const { parentPort } = require('node:worker_threads');
-    import(${JSON.stringify(tsxEsmApiUrl())})
-      .then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })
-      .catch((e) => {
-        parentPort.postMessage({ type: 'failed', error: { name: String(e && e.name), message: String(e && e.message) } });
-      });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  const entry = import.meta.url.endsWith('.ts')
+    ? new URL('../../scripts/dev/engine-worker-from-source.mjs', import.meta.url)
+    : new URL('./engine-worker.js', import.meta.url);
+  return new Worker(entry, { workerData });
 }
 
 /** Engine errors carry no patient data (see CqlEvaluationError); they come back as such. */

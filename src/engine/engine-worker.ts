@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4.js';
+import * as cqlRuntime from '../cql-runtime/install.js';
 import { loadEligibilityEngine, type EngineOptions } from './load-engine.js';
 import type { PatientScreening } from './screening.js';
 import type { Trial } from '../trials/trial.js';
@@ -77,6 +78,8 @@ function serialize(error: unknown): SerializedError {
 const port = parentPort;
 if (port === null) throw new Error('engine-worker must run in a worker thread');
 try {
+  // The cql-execution overrides are per thread: this worker's entry installs them.
+  cqlRuntime.install();
   const engine = loadEligibilityEngine(workerData as EngineOptions);
   port.on('message', (message: WorkerRequest) => {
     const deadline = message.deadline !== undefined ? { deadline: message.deadline } : {};

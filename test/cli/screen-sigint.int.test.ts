@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScreenReport } from '../../src/cli/screen.js';
-import { writeNdjsonPopulation } from '../../src/population/synthetic-population.js';
+import { writeNdjsonPopulation } from '../support/synthetic-population.js';
 import { AS_OF } from '../support/fhir-builders.js';
 
 const PATIENTS = 400;

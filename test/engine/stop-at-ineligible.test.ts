@@ -12,7 +12,7 @@ import {
   generatePatient,
   seededRandom,
   toBundle,
-} from '../../src/population/synthetic-population.js';
+} from '../support/synthetic-population.js';
 import { AS_OF } from '../support/fhir-builders.js';
 
 const DEMO = fileURLToPath(new URL('../../demo/', import.meta.url));

@@ -4,7 +4,7 @@ import { Code, DateTime, Interval } from 'cql-execution';
 
 /**
  * cql-exec-fhir 2.2.0's `FHIRObject.prototype.get` with a cheaper way to build the wrappers it
- * returns; used by indexed-patient-source.ts (which also remembers each value per wrapper).
+ * returns; used by patient-source.ts (which also remembers each value per wrapper).
  *
  * The library builds every wrapper with its constructor, which walks the type and its base types
  * to collect element names, then defines one own accessor per element with a new closure each.
@@ -19,7 +19,7 @@ import { Code, DateTime, Interval } from 'cql-execution';
  * read: cql-execution's comparison of objects (`equals`, `equivalent` in util/comparison.js
  * compare `Object.keys`) and its value keys (immutableUtil.js, immutable.js `Seq` of the object).
  * Both are synchronous and both are entered through module exports, which the engine wraps with
- * `observe` (indexed-patient-source.ts, normalized-key-cache.ts): the wrappers in the arguments
+ * `observe` (patient-source.ts, list-value-keys.ts): the wrappers in the arguments
  * (inside lists and tuples too), and every wrapper made or read while it runs, are first given
  * exactly the own properties the library's constructor defines (`materialize`), so these
  * functions see what they saw before. (cql-execution's `Message` debug output, unused here, would

@@ -1,27 +1,29 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call --
-   cql-execution's internal module is untyped. */
 import { createRequire } from 'node:module';
 import { Date as CqlDate, DateTime } from 'cql-execution';
-import { RESOURCE_IDENTITY, observeWrappers } from '../cql/indexed-patient-source.js';
+import { RESOURCE_IDENTITY, observeWrappers } from './patient-source.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;
 
+/** A value's own properties, as the keys read them (cql-execution's values are untyped). */
+type Fields = Record<PropertyKey, unknown>;
+
 /** Whether `value` is a FHIR resource wrapper (the test the key cache uses). */
-function isWrapper(value: any): boolean {
+function isWrapper(value: object): boolean {
+  const wrapper = value as { _json?: unknown; _typeInfo?: unknown; _typeHierarchy?: unknown };
   return (
-    value._json !== undefined &&
-    value._typeInfo !== undefined &&
-    typeof value._typeHierarchy === 'function'
+    wrapper._json !== undefined &&
+    wrapper._typeInfo !== undefined &&
+    typeof wrapper._typeHierarchy === 'function'
   );
 }
 
 /** The own fields of a DateTime or Date as `name=value` (numbers and nulls only), or undefined. */
-function encodeFields(value: any): string | undefined {
+function encodeFields(value: object): string | undefined {
   if (Object.getOwnPropertySymbols(value).length > 0) return undefined;
   const parts: string[] = [];
   for (const name of Object.keys(value).sort()) {
-    const field = encodeValue(value[name]);
+    const field = encodeValue((value as Fields)[name]);
     if (field === undefined || (field !== 'z' && field[0] !== 'n')) return undefined;
     parts.push(`${JSON.stringify(name)}=${field}`);
   }
@@ -35,12 +37,12 @@ function encodeFields(value: any): string | undefined {
  * Booleans, lists of these, tuples of these (plain objects, compared as maps of their keys:
  * the order of the keys does not matter, a missing key differs from a null one), DateTimes and
  * Dates (their fields, a DateTime moved to offset 0 first, as the library keys it) and resource
- * wrappers keyed by their identity (normalized-key-cache). Anything else is undefined: the caller
+ * wrappers keyed by their identity (toNormalizedKey below). Anything else is undefined: the caller
  * then uses cql-execution's own keys. Each kind has its own tag, as the library's keys of
  * different kinds never compare equal (a string is not a number, a tuple's key holds
  * `__instance: Object`, a DateTime's `__instance: DateTime`, an identity key only its mark).
  */
-function encodeValue(value: any): string | undefined {
+function encodeValue(value: unknown): string | undefined {
   if (value === null || value === undefined) return 'z';
   switch (typeof value) {
     case 'string':
@@ -76,26 +78,27 @@ function encodeValue(value: any): string | undefined {
       return undefined;
     const parts: string[] = [];
     for (const name of Object.keys(value).sort()) {
-      const key = encodeValue(value[name]);
+      const key = encodeValue((value as Fields)[name]);
       if (key === undefined) return undefined;
       parts.push(`${JSON.stringify(name)}:${key}`);
     }
     return `{${parts.join(',')}}`;
   }
   if (type === DateTime) {
-    const offset: unknown = value.timezoneOffset;
+    const dateTime = value as DateTime;
+    const offset: unknown = dateTime.timezoneOffset;
     const fields = encodeFields(
-      typeof offset === 'number' && offset !== 0 ? value.convertToTimezoneOffset(0) : value,
+      typeof offset === 'number' && offset !== 0 ? dateTime.convertToTimezoneOffset(0) : value,
     );
     return fields === undefined ? undefined : `T(${fields})`;
   }
   if (type === CqlDate) {
-    if (value._typeHierarchy !== undefined) return undefined;
+    if ((value as Fields)._typeHierarchy !== undefined) return undefined;
     const fields = encodeFields(value);
     return fields === undefined ? undefined : `D(${fields})`;
   }
   if (isWrapper(value)) {
-    const identity: unknown = value[RESOURCE_IDENTITY];
+    const identity = (value as Fields)[RESOURCE_IDENTITY];
     return typeof identity === 'string' ? `r${JSON.stringify(identity)}` : undefined;
   }
   return undefined;
@@ -143,7 +146,7 @@ export function installNormalizedKeyCache(): void {
   immutableUtil.toNormalizedKey = (value: unknown): unknown => {
     if (value !== null && typeof value === 'object' && isWrapper(value)) {
       if (keys.has(value)) return keys.get(value);
-      const identity = (value as any)[RESOURCE_IDENTITY];
+      const identity = (value as Fields)[RESOURCE_IDENTITY];
       const key =
         typeof identity === 'string'
           ? immutable.Map([[identityMark, identity]])

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
    cql-execution's internal modules are untyped. */
 import { createRequire } from 'node:module';
-import { installSyncExpressions, syncExecute } from './sync-expressions.js';
+import { installSyncExpressions, syncExecute } from './expressions.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;

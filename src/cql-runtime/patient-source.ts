@@ -3,13 +3,10 @@
 import type { Bundle } from 'fhir/r4.js';
 import { createRequire } from 'node:module';
 import { PatientSource } from 'cql-exec-fhir';
-import {
-  cacheDateArithmetic,
-  cacheDateTimeParsing,
-  forgetParsedDateTimes,
-} from './cached-date-parsing.js';
-import { codingKeys } from './coding-keys.js';
-import { createFastWrappers, type FastWrappers } from './fast-fhir-wrappers.js';
+import type { PatientObject } from 'cql-execution';
+import { forgetParsedDateTimes } from './date-time.js';
+import { codingKeys } from '../cql/coding-keys.js';
+import { createFastWrappers, type FastWrappers } from './fhir-wrappers.js';
 
 interface CodeLike {
   readonly code?: string;
@@ -45,13 +42,13 @@ interface ProfileSlot {
 
 /**
  * On a wrapped top-level resource whose `Type/id` is unique in the patient's bundle: that
- * identity and the wrapper's type name (used by the engine's value keys, normalized-key-cache.ts).
+ * identity and the wrapper's type name (used by the engine's value keys, list-value-keys.ts).
  */
 export const RESOURCE_IDENTITY = Symbol('cds-trial-matcher.resourceIdentity');
 
 const require = createRequire(import.meta.url);
 const MEMO = Symbol('cds-trial-matcher.memo');
-/** Cheaper construction of cql-exec-fhir's wrappers (fast-fhir-wrappers.ts), set on first load. */
+/** Cheaper construction of cql-exec-fhir's wrappers (fhir-wrappers.ts), set on first load. */
 let fastWrappers: FastWrappers | undefined;
 const patchedPrototypes = new WeakSet<object>();
 const patchedModelInfos = new WeakSet<object>();
@@ -65,7 +62,7 @@ const patchedModelInfos = new WeakSet<object>();
  * so a property's value is the same every time it is read: it is computed once per wrapper.
  * Values handed to cql-execution are shared between reads; cql-execution treats them as immutable
  * values (its operators build new lists, DateTimes and Quantities). `getCode` (a retrieve's code
- * filter) reads plain Codings from their JSON (fast-fhir-wrappers.ts).
+ * filter) reads plain Codings from their JSON (fhir-wrappers.ts).
  */
 function memoizeFhirWrappers(record: any): void {
   let proto = Object.getPrototypeOf(record);
@@ -123,7 +120,7 @@ function memoizeFhirWrappers(record: any): void {
 /**
  * cql-execution 3.3.2 compares objects by their own enumerable keys (`equals` and `equivalent` in
  * util/comparison.js, and the value keys of immutableUtil.js): wrappers that take part are first
- * given the library's own properties (fast-fhir-wrappers.ts `observe`). The comparison module's
+ * given the library's own properties (fhir-wrappers.ts `observe`). The comparison module's
  * callers read `equals` and `equivalent` from its exports, so replacing them reaches every caller;
  * its internal recursion runs inside the observation.
  */
@@ -144,7 +141,7 @@ function observeComparisons(wrappers: FastWrappers): void {
 
 /**
  * Runs `action`, a synchronous look at the own properties of `values` (a value key), with FHIR
- * wrappers in the library's shape (fast-fhir-wrappers.ts).
+ * wrappers in the library's shape (fhir-wrappers.ts).
  */
 export function observeWrappers<T>(values: readonly unknown[], action: () => T): T {
   return fastWrappers === undefined ? action() : fastWrappers.observe(values, action);
@@ -177,8 +174,6 @@ export class IndexedPatientSource {
   load(bundle: Bundle): void {
     this.byProfile.clear();
     this.byType.clear();
-    cacheDateTimeParsing();
-    cacheDateArithmetic();
     forgetParsedDateTimes();
     this.sharedIdentities.clear();
     const seen = new Set<string>();
@@ -212,7 +207,7 @@ export class IndexedPatientSource {
     return this;
   }
 
-  currentPatient(): any {
+  currentPatient(): PatientObject {
     this.started = true;
     return this.patient;
   }

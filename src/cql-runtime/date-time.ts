@@ -1,6 +1,6 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
-   cql-execution's DateTime constructor, parse and add are patched through untyped access. */
+import { createRequire } from 'node:module';
 import { Date as CqlDate, DateTime } from 'cql-execution';
+import type { SyncKit } from './sync-kit.js';
 
 /** CQL DateTimes parsed for the patient being evaluated, by FHIR string (cleared per patient). */
 const parsedDateTimes = new Map<string, DateTime | null>();
@@ -34,7 +34,7 @@ function parseCommonFhirDateTime(value: string): DateTime | undefined {
     const [year, month, day] = [Number(date[1]), Number(date[2]), Number(date[3])];
     if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysIn(year, month))
       return undefined;
-    return new (DateTime as any)(year, month, day, undefined, undefined, undefined, undefined);
+    return new DateTime(year, month, day, undefined, undefined, undefined, undefined);
   }
   const m = FHIR_DATE_TIME.exec(value);
   if (m === null) return undefined;
@@ -57,24 +57,25 @@ function parseCommonFhirDateTime(value: string): DateTime | undefined {
   )
     return undefined;
   const millisecond = m[7] !== undefined ? parseInt(m[7], 10) : undefined;
-  const args: (number | undefined)[] = [year, month, day, hour, minute, second, millisecond];
+  // no offset: undefined, which the constructor takes as the host's (as cql-execution's parse does)
+  let timezoneOffset: number | undefined;
   if (m[8] === 'Z') {
-    args.push(0);
+    timezoneOffset = 0;
   } else if (m[9] !== undefined) {
     const offsetHours = Number(m[10]);
     const offsetMinutes = Number(m[11]);
     if (offsetHours > 14 || ![0, 30, 45].includes(offsetMinutes)) return undefined;
     const offset = offsetHours + offsetMinutes / 60;
-    args.push(m[9] === '+' ? offset : offset * -1);
+    timezoneOffset = m[9] === '+' ? offset : offset * -1;
   }
-  return new (DateTime as any)(...args);
+  return new DateTime(year, month, day, hour, minute, second, millisecond, timezoneOffset);
 }
 
 export function cacheDateTimeParsing(): void {
   if (dateTimeParseCached) return;
   dateTimeParseCached = true;
   const parse = DateTime.parse.bind(DateTime) as (value: unknown) => DateTime | null;
-  (DateTime as any).parse = (value: unknown): DateTime | null => {
+  DateTime.parse = (value: unknown): DateTime | null => {
     if (typeof value !== 'string') return parse(value);
     let parsed = parsedDateTimes.get(value);
     if (parsed === undefined) {
@@ -86,7 +87,22 @@ export function cacheDateTimeParsing(): void {
 }
 
 /** Results of date arithmetic for the patient being evaluated, by operands (cleared per patient). */
-const sums = new Map<string, any>();
+const sums = new Map<string, DateLike | null>();
+
+/** What cachedAdd reads of a cql-execution Date or DateTime (datatypes/datetime.js). */
+interface DateLike {
+  readonly constructor: unknown;
+  readonly year?: number | null;
+  readonly month?: number | null;
+  readonly day?: number | null;
+  readonly hour?: number | null;
+  readonly minute?: number | null;
+  readonly second?: number | null;
+  readonly millisecond?: number | null;
+  readonly timezoneOffset?: number | null;
+  copy(): DateLike;
+}
+type Add = (this: DateLike, offset: number, field: string) => DateLike | null;
 let dateArithmeticCached = false;
 
 /**
@@ -101,16 +117,18 @@ let dateArithmeticCached = false;
 export function cacheDateArithmetic(): void {
   if (dateArithmeticCached) return;
   dateArithmeticCached = true;
-  const abstractDate = Object.getPrototypeOf(DateTime.prototype);
-  const add = abstractDate.add as (this: any, offset: number, field: string) => any;
-  abstractDate.add = function cachedAdd(this: any, offset: number, field: string): any {
+  // datatypes/datetime.js AbstractDate, the prototype of DateTime.prototype and Date.prototype
+  const abstractDate = Object.getPrototypeOf(DateTime.prototype) as { add: Add };
+  const add = abstractDate.add;
+  abstractDate.add = function cachedAdd(this: DateLike, offset: number, field: string) {
     if (offset === 0 || this.year == null) return add.call(this, offset, field);
     let key: string;
-    if (this.constructor === DateTime) {
+    const type = this.constructor;
+    if (type === DateTime) {
       if (this.timezoneOffset == null) return add.call(this, offset, field);
-      key = `T${offset}|${field}|${this.year}|${this.month}|${this.day}|${this.hour}|${this.minute}|${this.second}|${this.millisecond}|${this.timezoneOffset}`;
-    } else if (this.constructor === CqlDate) {
-      key = `D${offset}|${field}|${this.year}|${this.month}|${this.day}`;
+      key = `T${offset}|${field}|${this.year}|${String(this.month)}|${String(this.day)}|${String(this.hour)}|${String(this.minute)}|${String(this.second)}|${String(this.millisecond)}|${this.timezoneOffset}`;
+    } else if (type === CqlDate) {
+      key = `D${offset}|${field}|${this.year}|${String(this.month)}|${String(this.day)}`;
     } else {
       return add.call(this, offset, field);
     }
@@ -127,4 +145,19 @@ export function cacheDateArithmetic(): void {
 export function forgetParsedDateTimes(): void {
   parsedDateTimes.clear();
   sums.clear();
+}
+
+/**
+ * lib/elm/datetime.js `Now.exec` without a promise (the execution date, as the library returns it;
+ * installed by operators.ts, scheme in expressions.ts).
+ */
+export function installDateTimeOperators({ executeWith }: SyncKit): void {
+  const require = createRequire(import.meta.url);
+  const datetime = require('cql-execution/lib/elm/datetime.js') as {
+    Now: { prototype: { execute: unknown } };
+  };
+  datetime.Now.prototype.execute = executeWith(
+    (_node: unknown, ctx: { getExecutionDateTime(): unknown }): unknown =>
+      ctx.getExecutionDateTime(),
+  );
 }

@@ -1,13 +1,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    cql-execution's internal modules are untyped. */
 import { createRequire } from 'node:module';
+import { then, type SyncKit } from './sync-kit.js';
+import { installListOperators } from './lists.js';
+import { installRetrieve } from './retrieve.js';
+import { installDateTimeOperators } from './date-time.js';
 
 const require = createRequire(import.meta.url);
-
-/** `f` of `value`, at once when `value` is not a promise, else when it settles. */
-export function then(value: unknown, f: (value: any) => unknown): unknown {
-  return value instanceof Promise ? value.then(f) : f(value);
-}
 
 /**
  * The operators the shared libraries run most, evaluated without a promise when their operands
@@ -19,22 +18,22 @@ export function then(value: unknown, f: (value: any) => unknown): unknown {
  * branches and operands the library evaluates; `List` starts every element before waiting for
  * any, as the library's `Promise.all` does. `executeWith` gives them the library's error
  * annotation and keeps the library's path for nodes with an ELM local id.
- *  - logical: `And`, `Or`, `Not` (ThreeValuedLogic, all operands evaluated, as the library does);
- *  - nullological: `IsNull`, `Coalesce`;
- *  - comparison: `Equal`, `Less`, `LessOrEqual`, `Greater`, `GreaterOrEqual`, `SameOrBefore`,
- *    `SameOrAfter`, `In`;
- *  - types: `As`, `Is`; conditionals: `If`, `Case`;
- *  - lists and structures: `Exists`, `First`, `List`, `Tuple`; strings: `Concatenate`;
- *  - `ExpressionDef` (a definition's value, cached in the root context as the library does);
- *  - `Retrieve` (the patient source's `findRecords` and the code service's `findValueSet` answer
- *    without a promise here; a promise from either is waited for, as the library's `await`), and
- *    the contexts' `findRecords` (the library's, without `async`: a value when the source gives one),
- *    `ValueSetRef`, `ValueSetDef`, `CodeSystemDef`;
- *  - `Quantity`, `Instance`, `Now`, `ToDecimal`, `Matches` (the pattern's RegExp built once per
- *    pattern string: `test` of a RegExp without the g or y flag keeps no state);
- *  - arithmetic: `Add`, `Subtract`, `Multiply`, `Divide` (the library's reducers, uncertainties
- *    and overflow check included); `Union`, `Flatten`, `AllTrue`; `Lower`, `PositionOf`, `Combine`,
- *    `SingletonFrom`.
+ * Upstream counterparts (node_modules/cql-execution/lib/), each the class's `exec`:
+ *  - elm/logical.js: `And`, `Or`, `Not` (ThreeValuedLogic, all operands evaluated, as the library does);
+ *  - elm/nullological.js: `IsNull`, `Coalesce`;
+ *  - elm/overloaded.js `Equal`, `SameOrBefore`, `SameOrAfter`, `In`; elm/comparison.js `Less`,
+ *    `LessOrEqual`, `Greater`, `GreaterOrEqual`;
+ *  - elm/type.js: `As`, `Is`, `ToDecimal`; elm/conditional.js: `If`, `Case`;
+ *  - elm/structured.js: `Tuple`; elm/string.js: `Concatenate`, `Matches` (the pattern's RegExp
+ *    built once per pattern string: `test` of a RegExp without the g or y flag keeps no state),
+ *    `Lower`, `PositionOf`, `Combine`;
+ *  - elm/reusable.js: `ExpressionDef` (a definition's value, cached in the root context as the
+ *    library does);
+ *  - elm/quantity.js `Quantity`, elm/instance.js `Instance`;
+ *  - elm/arithmetic.js: `Add`, `Subtract`, `Multiply`, `Divide` (the library's reducers,
+ *    uncertainties and overflow check included).
+ * The other families are installed from here with the same kit (sync-kit.ts): lists and
+ * aggregates (lists.ts), retrieve and terminology (retrieve.ts), `Now` (date-time.ts).
  */
 export function installSyncOperators(
   executeWith: (compute: (node: any, ctx: any) => unknown) => (this: any, ctx: any) => unknown,
@@ -50,7 +49,6 @@ export function installSyncOperators(
   const structured = require('cql-execution/lib/elm/structured.js');
   const string = require('cql-execution/lib/elm/string.js');
   const reusable = require('cql-execution/lib/elm/reusable.js');
-  const { Expression } = require('cql-execution/lib/elm/expression.js');
   const { ThreeValuedLogic, Uncertainty } = require('cql-execution/lib/datatypes/datatypes.js');
   const { equals } = require('cql-execution/lib/util/comparison.js');
   const { typeIsArray } = require('cql-execution/lib/util/util.js');
@@ -175,26 +173,6 @@ export function installSyncOperators(
       : caseFrom(node, ctx, 0, undefined, false),
   );
 
-  list.Exists.prototype.execute = fromArgs((_node, values) =>
-    values ? values.some((item: unknown) => item != null) : false,
-  );
-  list.First.prototype.execute = executeWith((node: any, ctx: any): unknown =>
-    then(node.source.execute(ctx), (src) =>
-      src != null && typeIsArray(src) && src.length > 0 ? src[0] : null,
-    ),
-  );
-  list.List.prototype.execute = executeWith((node: any, ctx: any): unknown => {
-    const elements = node.elements as any[];
-    const values: unknown[] = new Array(elements.length);
-    let pending = false;
-    for (let i = 0; i < elements.length; i++) {
-      const value = elements[i].execute(ctx);
-      if (value instanceof Promise) pending = true;
-      values[i] = value;
-    }
-    return pending ? Promise.all(values) : values;
-  });
-
   function tupleFrom(node: any, ctx: any, index: number, val: Record<string, unknown>): unknown {
     const elements = node.elements as any[];
     for (let i = index; i < elements.length; i++) {
@@ -228,81 +206,7 @@ export function installSyncOperators(
     }),
   );
 
-  const external = require('cql-execution/lib/elm/external.js');
-  function* retrieve(node: any, ctx: any): Generator<unknown, unknown> {
-    // Object with retrieve information to pass back to patient source
-    const retrieveDetails: Record<string, any> = {
-      datatype: node.datatype,
-      ...(node.codeProperty ? { codeProperty: node.codeProperty } : {}),
-      ...(node.dateProperty ? { dateProperty: node.dateProperty } : {}),
-    };
-    if (node.codes) {
-      const executedCodes: any = yield node.codes.execute(ctx);
-      if (executedCodes == null) return [];
-      if (typeIsArray(executedCodes)) {
-        retrieveDetails.codes = executedCodes;
-      } else {
-        // util.resolveValueSet
-        const vsExpansion = yield ctx.codeService.findValueSet(
-          executedCodes.id,
-          executedCodes.version,
-        );
-        if (!vsExpansion) {
-          throw new Error(
-            `Unable to resolve expected valueset with id ${String(executedCodes.id)} and version ${String(executedCodes.version)}`,
-          );
-        }
-        retrieveDetails.codes = vsExpansion;
-      }
-    }
-    if (node.dateRange) retrieveDetails.dateRange = yield node.dateRange.execute(ctx);
-    if (node.templateId) retrieveDetails.templateId = node.templateId;
-    let records: any = yield ctx.findRecords(
-      node.templateId != null ? node.templateId : node.datatype,
-      retrieveDetails,
-    );
-    if (retrieveDetails.codes) {
-      records = records.filter((r: unknown) =>
-        node.recordMatchesCodesOrVS(r, retrieveDetails.codes),
-      );
-    }
-    if (retrieveDetails.dateRange && node.dateProperty) {
-      records = records.filter((r: any) =>
-        retrieveDetails.dateRange?.includes(r.getDateOrInterval(node.dateProperty)),
-      );
-    }
-    if (Array.isArray(records)) ctx.evaluatedRecords.push(...records);
-    else ctx.evaluatedRecords.push(records);
-    return records;
-  }
-  external.Retrieve.prototype.execute = executeWith((node: any, ctx: any): unknown =>
-    drive(retrieve(node, ctx)),
-  );
-
-  const clinical = require('cql-execution/lib/elm/clinical.js');
   const DT = require('cql-execution/lib/datatypes/datatypes.js');
-  clinical.ValueSetRef.prototype.execute = executeWith((node: any, ctx: any): unknown => {
-    const valueset = ctx.getValueSet(node.name, node.libraryName);
-    return valueset instanceof Expression ? valueset.execute(ctx) : valueset;
-  });
-  clinical.CodeSystemDef.prototype.execute = executeWith(
-    (node: any): unknown => new DT.CodeSystem(node.id, node.version, node.name),
-  );
-  // ValueSetDef.exec: its code systems (CodeSystemRef.exec: the definition's value), then the value set.
-  clinical.ValueSetDef.prototype.execute = executeWith((node: any, ctx: any): unknown => {
-    const valueSetOf = (codeSystems: unknown) =>
-      new DT.CQLValueSet(node.id, node.version, node.name, codeSystems);
-    if (!node.codesystems) return valueSetOf(undefined);
-    const codeSystems: unknown[] = [];
-    let pending = false;
-    for (const csRef of node.codesystems as any[]) {
-      const value = ctx.getCodeSystem(csRef.name, csRef.libraryName).execute(ctx);
-      if (value instanceof Promise) pending = true;
-      codeSystems.push(value);
-    }
-    return pending ? Promise.all(codeSystems).then(valueSetOf) : valueSetOf(codeSystems);
-  });
-
   const quantity = require('cql-execution/lib/elm/quantity.js');
   quantity.Quantity.prototype.execute = executeWith(
     (node: any): unknown => new DT.Quantity(node.value, node.unit),
@@ -328,10 +232,6 @@ export function installSyncOperators(
     drive(instanceOf(node, ctx)),
   );
 
-  const datetime = require('cql-execution/lib/elm/datetime.js');
-  datetime.Now.prototype.execute = executeWith((_node: any, ctx: any): unknown =>
-    ctx.getExecutionDateTime(),
-  );
   const { limitDecimalPrecision, isValidDecimal } = require('cql-execution/lib/util/math.js');
   type.ToDecimal.prototype.execute = fromArgs((_node, arg) => {
     if (arg != null) {
@@ -438,46 +338,6 @@ export function installSyncOperators(
     return x / y;
   });
 
-  // Union: its exec after the operands are known (the library's, unchanged, for lists and intervals).
-  const unionExec = overloaded.Union.prototype.exec as (this: any, ctx: any) => Promise<unknown>;
-  overloaded.Union.prototype.execute = fromArgs((node, [a, b], ctx) => {
-    if (a == null && b == null) return node.listTypeArgs() ? [] : null;
-    if (a == null || b == null) {
-      const notNull = a || b;
-      return typeIsArray(notNull) ? notNull : null;
-    }
-    if (typeIsArray(a)) return list.doUnion(a, b);
-    return unionExec.call(withArgs(node, [a, b]), ctx);
-  });
-  list.Flatten.prototype.execute = fromArgs((_node, arg) =>
-    typeIsArray(arg) && arg.every((x: unknown) => typeIsArray(x))
-      ? arg.reduce((x: unknown[], y: unknown[]) => x.concat(y), [])
-      : arg,
-  );
-  const aggregate = require('cql-execution/lib/elm/aggregate.js');
-  const { allTrue, removeNulls } = require('cql-execution/lib/util/util.js');
-  aggregate.AllTrue.prototype.execute = executeWith((node: any, ctx: any): unknown =>
-    then(node.source.execute(ctx), (items) => (items == null ? true : allTrue(removeNulls(items)))),
-  );
-
-  // Context.findRecords and PatientContext.findRecords are `async` around the patient source's
-  // answer (the engine's indexed source answers at once): the same calls, without the promise.
-  const runtime = require('cql-execution/lib/runtime/context.js');
-  runtime.Context.prototype.findRecords = function findRecords(
-    this: any,
-    profile: unknown,
-    retrieveDetails: unknown,
-  ): unknown {
-    return this.parent && this.parent.findRecords(profile, retrieveDetails);
-  };
-  runtime.PatientContext.prototype.findRecords = function findRecords(
-    this: any,
-    profile: unknown,
-    retrieveDetails: unknown,
-  ): unknown {
-    return this.patient && this.patient.findRecords(profile, retrieveDetails);
-  };
-
   string.Lower.prototype.execute = fromArgs((_node, arg) =>
     arg != null ? arg.toLowerCase() : null,
   );
@@ -497,10 +357,9 @@ export function installSyncOperators(
       }),
     ),
   );
-  list.SingletonFrom.prototype.execute = fromArgs((_node, arg) => {
-    if (arg != null && arg.length > 1) {
-      throw new Error("IllegalArgument: 'SingletonFrom' requires a 0 or 1 arg array");
-    }
-    return arg != null && arg.length === 1 ? arg[0] : null;
-  });
+
+  const kit: SyncKit = { executeWith, drive, fromArgs, withArgs };
+  installListOperators(kit);
+  installRetrieve(kit);
+  installDateTimeOperators(kit);
 }

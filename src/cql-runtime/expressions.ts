@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    cql-execution's internal modules are untyped. */
 import { createRequire } from 'node:module';
-import { installSyncOperators } from './sync-operators.js';
+import { installSyncOperators } from './operators.js';
 
 const require = createRequire(import.meta.url);
 let installed = false;
@@ -56,7 +56,7 @@ export function syncExecute(compute: (node: any, ctx: any) => unknown): Execute 
  * library's `execute` annotates it (an `AnnotatedError` naming the node, passed on as it is when
  * it is one already). A node with an ELM local id keeps the library's path (the engine strips
  * them). Evaluation order is unchanged: operands are evaluated one after another, as before.
- * The commonest operators follow the same scheme (`sync-operators.ts`), and function calls
+ * The commonest operators follow the same scheme (`operators.ts`, `lists.ts`, `retrieve.ts`, `date-time.ts`), and function calls
  * (`function-memo.ts`, through `syncExecute`).
  */
 export function installSyncExpressions(): void {
