@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { createApp, DEMO_FHIR_PATH } from './app.js';
-import { loadConfig, type Config } from './config.js';
+import { configErrorLine, loadConfig, loadDotEnv, type Config } from './config.js';
 import { loadServiceDefinitions } from './cds-hooks/service-definition.js';
 import { createDemoFhirServer } from './demo/demo-fhir-server.js';
 import { createEnginePool } from './engine/engine-pool.js';
@@ -196,12 +196,16 @@ function shutdownOnSignals(server: Server, config: Config, logger: Logger): void
 async function main(): Promise<void> {
   let config: Config;
   try {
+    // `.env` in the working directory, when there is one; the environment wins over it.
+    loadDotEnv();
     config = loadConfig(process.env);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
+    // One line naming the variable (ConfigurationError), never a stack trace.
+    process.stderr.write(`${configErrorLine(error as Error)}\n`);
     process.exit(1);
   }
   const logger = createLogger(config.logLevel);
+  for (const warning of config.warnings) logger.warn(warning);
   try {
     const server = await start(config, logger);
     shutdownOnSignals(server, config, logger);

@@ -10,11 +10,11 @@
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { loadCliConfig, loadDotEnv } from '../config.js';
 import type { TrialFeedbackSummary } from '../feedback/feedback-store.js';
 import type { FeedbackStore } from '../feedback/feedback-store.js';
 import { PostgresFeedbackStore } from '../feedback/postgres-feedback-store.js';
 import {
-  DEFAULT_FEEDBACK_DB_PATH,
   SqliteFeedbackStore,
 } from '../feedback/sqlite-feedback-store.js';
 import { openPostgres } from '../shared/postgres-database.js';
@@ -84,14 +84,15 @@ export async function main(
       return 2;
     }
   }
-  const databaseUrl = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL;
+  // The service's configuration, read the same way (DATABASE_URL, FEEDBACK_DB_PATH).
+  const config = loadCliConfig('feedback:report', env, (text) => {
+    err(text.replace(/\n$/, ''));
+  });
+  if (config === undefined) return 2;
+  const databaseUrl = config.databaseUrl;
   let store: FeedbackStore;
   let close: () => Promise<void>;
   if (db === undefined && databaseUrl !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
-      err('DATABASE_URL must be a postgres:// URL');
-      return 2;
-    }
     let pool;
     try {
       pool = await openPostgres({ url: databaseUrl, poolSize: 1 });
@@ -103,10 +104,7 @@ export async function main(
     store = new PostgresFeedbackStore(pool);
     close = () => pool.end();
   } else {
-    const file =
-      db ??
-      (env.FEEDBACK_DB_PATH === '' ? undefined : env.FEEDBACK_DB_PATH) ??
-      DEFAULT_FEEDBACK_DB_PATH;
+    const file = db ?? config.feedbackDbPath;
     if (!existsSync(file)) {
       err(`no feedback database at ${file} (set --db, DATABASE_URL or FEEDBACK_DB_PATH)`);
       return 2;
@@ -129,6 +127,7 @@ export async function main(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  loadDotEnv();
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (error) {
