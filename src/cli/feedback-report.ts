@@ -41,6 +41,9 @@ export function formatFeedbackTable(rows: readonly TrialFeedbackSummary[]): stri
     for (const reason of row.overriddenByReason) {
       lines.push(`    overridden: ${reason.reason} (${reason.count})`);
     }
+    // Issue 18: which rules made the cards clinicians answered.
+    if (row.rulesVersions !== undefined)
+      lines.push(`    rules versions: ${row.rulesVersions.join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }
