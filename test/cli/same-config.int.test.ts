@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
+import { cardExtension } from '../../src/cards/render-cards.js';
+import type { Card } from '../../src/cds-hooks/card.js';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import { condition, observation, patient } from '../support/fhir-builders.js';
 import { startReplica, type Replica } from '../support/replica.js';
@@ -81,11 +83,6 @@ async function cli(env: Record<string, string>): Promise<ScreenReport> {
   return JSON.parse(run.out) as ScreenReport;
 }
 
-/** A card's status as its summary says it: "Likely match" is eligible, anything else review. */
-function cardStatus(summary: string): string {
-  return summary.startsWith('Likely match') ? 'eligible' : 'needs-review';
-}
-
 function recruiting(trialId: string): boolean {
   const trial = JSON.parse(readFileSync(join(ROOT, 'cql/trials', `${trialId}.json`), 'utf8')) as {
     status: string;
@@ -132,10 +129,11 @@ describe('the screen CLI and the service share one configuration (issue 18)', ()
     });
     expect(response.status).toBe(200);
     const { cards } = (await response.json()) as {
-      cards: { summary: string; source: { topic: { code: string } } }[];
+      cards: Card[];
     };
+    // Each card says its trial's status in its extension, as the CLI reports it.
     const fromService = Object.fromEntries(
-      cards.map((card) => [card.source.topic.code, cardStatus(card.summary)]),
+      cards.map((card) => [card.source.topic?.code, cardExtension(card)?.status]),
     );
     const trials = report.patients[0]?.trials ?? [];
     const fromCli = Object.fromEntries(
@@ -150,7 +148,7 @@ describe('the screen CLI and the service share one configuration (issue 18)', ()
     const toConfirm = trial?.criteria.filter(
       (c) => c.result === 'unknown' || c.result === 'manual',
     ).length;
-    const card = cards.find((c) => c.source.topic.code === TRIAL);
+    const card = cards.find((c) => c.source.topic?.code === TRIAL);
     expect(card?.summary).toContain(`${toConfirm} criteria to confirm`);
   });
 });
