@@ -75,7 +75,8 @@ export const EnvSchema = z.object({
   HOST: z
     .string()
     .refine(isHostName, {
-      message: 'a host name or IP address to listen on, without a scheme or port (0.0.0.0, 127.0.0.1, ::)',
+      message:
+        'a host name or IP address to listen on, without a scheme or port (0.0.0.0, 127.0.0.1, ::)',
     })
     .default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -207,9 +208,7 @@ function isHostName(value: string): boolean {
   if (isIP(value) !== 0) return true;
   return (
     value.length <= 253 &&
-    value
-      .split('.')
-      .every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+    value.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
   );
 }
 

@@ -189,9 +189,7 @@ export async function startService(
       authenticated,
       allowlist: () =>
         config.fhirServerAllowlist ??
-        (config.demoFhir
-          ? demoFhirServerBases(port, DEMO_FHIR_PATH, config.publicBaseUrl)
-          : []),
+        (config.demoFhir ? demoFhirServerBases(port, DEMO_FHIR_PATH, config.publicBaseUrl) : []),
     });
     handler = createApp({
       ...feedbackDeps,

@@ -14,9 +14,7 @@ import { loadCliConfig, loadDotEnv } from '../config.js';
 import type { TrialFeedbackSummary } from '../feedback/feedback-store.js';
 import type { FeedbackStore } from '../feedback/feedback-store.js';
 import { PostgresFeedbackStore } from '../feedback/postgres-feedback-store.js';
-import {
-  SqliteFeedbackStore,
-} from '../feedback/sqlite-feedback-store.js';
+import { SqliteFeedbackStore } from '../feedback/sqlite-feedback-store.js';
 import { openPostgres } from '../shared/postgres-database.js';
 
 const USAGE = 'usage: npm run feedback:report -- [--db FILE] [--service ID] [--format table|json]';

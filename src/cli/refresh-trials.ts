@@ -309,7 +309,9 @@ export async function main(
     return 2;
   }
   try {
-    const refreshedAt = now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const refreshedAt = now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     const updates = await planRefresh(files, dir, dryRun ? undefined : refreshedAt);
     for (const u of updates) {
       if (!dryRun) writeFileSync(u.file, u.text);

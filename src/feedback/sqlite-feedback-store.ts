@@ -235,7 +235,12 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
          WHERE card_uuid = ? AND expires_at > ?`,
       )
       .get(cardUuid, this.now().toISOString()) as
-      | { service_id: string; trial_id: string; hook_instance: string; rules_version: string | null }
+      | {
+          service_id: string;
+          trial_id: string;
+          hook_instance: string;
+          rules_version: string | null;
+        }
       | undefined;
     return row === undefined
       ? undefined
