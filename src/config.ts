@@ -275,6 +275,10 @@ const OUR_PREFIXES = [
   'HEADERS_',
 ];
 
+/** `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_3000_TCP_ADDR`...: set by Kubernetes, not by a person. */
+const KUBERNETES_SERVICE_LINK =
+  /_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)$/;
+
 /** Edit distance (insertions, deletions, substitutions), for near-miss names. */
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -303,6 +307,8 @@ export function unknownVariableWarnings(
   const warnings: string[] = [];
   for (const name of Object.keys(env).sort()) {
     if (known.includes(name)) continue;
+    // Kubernetes' service links (a Service named cds-trial-matcher gives CDS_TRIAL_MATCHER_PORT...).
+    if (KUBERNETES_SERVICE_LINK.test(name)) continue;
     const near = known
       .map((k) => ({ k, d: editDistance(name.toUpperCase(), k) }))
       .filter(({ k, d }) => d <= (k.length >= 8 ? 2 : 1))

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import {
   cgroupCpuLimit,
@@ -193,6 +193,10 @@ describe('configuration errors and warnings (issue 18)', () => {
       NODE_ENV: 'production',
       TZ: 'UTC',
       ENGINE_WORKERS: '2',
+      // Kubernetes service links of a Service named cds-trial-matcher
+      CDS_TRIAL_MATCHER_SERVICE_HOST: '10.0.0.1',
+      CDS_TRIAL_MATCHER_PORT: 'tcp://10.0.0.1:3000',
+      CDS_TRIAL_MATCHER_PORT_3000_TCP_ADDR: '10.0.0.1',
     });
     expect(warnings).toEqual([
       'CDS_TRUSTED_ISSUER_FILE is not a variable this service reads (see README "Configure"); it is ignored',
@@ -225,5 +229,41 @@ describe('configuration errors and warnings (issue 18)', () => {
       screenWorkers: 3,
     });
     expect(loadConfig({ ENGINE_WORKERS: '3', SCREEN_WORKERS: '0' }).screenWorkers).toBe(0);
+  });
+});
+
+describe('.env (issue 18)', () => {
+  it('is read by a CLI from its working directory, and the environment wins over it', async () => {
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const cwd = mkdtempSync(join(tmpdir(), 'dotenv-'));
+    writeFileSync(join(cwd, '.env'), 'SCREEN_WORKERS=many\nLOG_LEVEL=loud\n');
+    const run = promisify(execFile);
+    const failure = (env: Record<string, string>) =>
+      // tsx by path: the working directory is not the project's.
+      run(
+        process.execPath,
+        [
+          '--import',
+          pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href,
+          join(root, 'src/cli/screen.ts'),
+          'x.json',
+        ],
+        {
+          cwd,
+          env: { PATH: process.env.PATH ?? '', ...env },
+        },
+      ).then(
+        () => undefined,
+        (error: unknown) => error as { code: number; stderr: string },
+      );
+    const fromFile = await failure({});
+    expect(fromFile?.code).toBe(2);
+    expect(fromFile?.stderr).toMatch(
+      /^screen: invalid configuration: LOG_LEVEL: .*; SCREEN_WORKERS: /,
+    );
+    // The environment's valid value wins over the file's: only SCREEN_WORKERS is left to complain of.
+    const overridden = await failure({ LOG_LEVEL: 'info' });
+    expect(overridden?.stderr).toMatch(/^screen: invalid configuration: SCREEN_WORKERS: /);
+    expect(overridden?.stderr).not.toMatch(/LOG_LEVEL/);
   });
 });
