@@ -445,7 +445,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxConnections: e.MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     engineWorkers,
-    screenWorkers: e.SCREEN_WORKERS ?? (engineWorkers === 0 ? 0 : engineWorkers),
+    screenWorkers: e.SCREEN_WORKERS ?? engineWorkers,
     ...(e.FHIR_TOKEN !== undefined ? { fhirToken: e.FHIR_TOKEN } : {}),
     warnings: Object.freeze(unknownVariableWarnings(env)),
     // Cards and feedback (issue 4)
