@@ -69,7 +69,7 @@ const OriginListSchema = z
 
 /**
  * Environment variables, each with its default. Every one is documented in README.md
- * ("Configuration") and .env.example.
+ * ("Configure") and .env.example.
  */
 export const EnvSchema = z.object({
   HOST: z
