@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,16 @@ function sizeInBytes(value: string): number {
   const unit = (match[2] as string).toLowerCase();
   return Math.floor(Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1));
 }
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const NOT_A_DIRECTORY = { message: 'an existing directory' };
 
 /** FHIR base URLs (comma-separated): https, or http on loopback only. */
 const FhirBaseListSchema = z
@@ -87,9 +98,19 @@ export const EnvSchema = z.object({
   FHIR_MAX_PAGES: z.coerce.number().int().min(1).max(100).default(10),
   // Default: on only without CDS_TRUSTED_ISSUERS (issue 15): an authenticated deployment must ask.
   DEMO_FHIR: BooleanFlagSchema.optional(),
-  DEMO_DIR: z.string().min(1).default(DEFAULT_DEMO_DIR),
-  HOOKS_DIR: z.string().min(1).default(DEFAULT_HOOKS_DIR),
-  CQL_DIR: z.string().min(1).optional(),
+  DEMO_DIR: z.string().min(1).refine(isDirectory, NOT_A_DIRECTORY).default(DEFAULT_DEMO_DIR),
+  HOOKS_DIR: z.string().min(1).refine(isDirectory, NOT_A_DIRECTORY).default(DEFAULT_HOOKS_DIR),
+  CQL_DIR: z
+    .string()
+    .min(1)
+    .refine(isDirectory, NOT_A_DIRECTORY)
+    .refine(
+      (dir) => ['elm', 'trials', 'valuesets.json'].every((name) => existsSync(join(dir, name))),
+      {
+        message: 'a directory holding elm/, trials/ and valuesets.json (as cql/ of the project)',
+      },
+    )
+    .optional(),
   PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/ })
     .transform((u) => u.replace(/\/+$/, ''))

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { startService } from './service.js';
 import { configErrorLine, loadConfig, loadDotEnv, type Config } from './config.js';
 import { createLogger, type Logger } from './http/logger.js';
+import { ConfigurationError } from './shared/errors.js';
 
 function shutdownOnSignals(server: Server, config: Config, logger: Logger): void {
   let stopping = false;
@@ -39,7 +40,10 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   for (const warning of config.warnings) logger.warn(warning);
   const failed = (error: unknown): never => {
-    logger.fatal({ err: error }, 'start-up failed');
+    // A definition file that cannot be used (ELM, trials, hooks): one line saying which, no stack.
+    if (error instanceof ConfigurationError)
+      logger.fatal({ error: configErrorLine(error) }, 'start-up failed');
+    else logger.fatal({ err: error }, 'start-up failed');
     process.exit(1);
   };
   try {

@@ -145,6 +145,10 @@ describe('configuration errors and warnings (issue 18)', () => {
     ['CARD_SMART_LINK_URL', 'not a url'],
     ['SITE_CODE_MAP', '/nonexistent/site.json'],
     ['CDS_TRUSTED_ISSUERS', '/nonexistent/issuers.json'],
+    ['CQL_DIR', '/nonexistent/cql'],
+    ['CQL_DIR', '/tmp'],
+    ['HOOKS_DIR', '/nonexistent/hooks'],
+    ['DEMO_DIR', '/nonexistent/demo'],
   ])('names %s in a one-line error (%s)', (name, value) => {
     const error = failure({
       [name]: value,
