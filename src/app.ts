@@ -13,6 +13,8 @@ import { locals, requestContext } from './http/request-context.js';
 import { OVERRIDE_REASONS } from './cards/render-cards.js';
 import type { FeedbackStore } from './feedback/feedback-store.js';
 import { feedbackRouter } from './http/routes/feedback.js';
+import type { ServiceMetrics } from './http/metrics.js';
+import type { EnginePoolStats } from './engine/engine-pool.js';
 
 /** Everything the app needs, built once by main (or by a test). */
 export interface AppDeps extends CdsServicesRouterDeps {
@@ -28,6 +30,62 @@ export interface AppDeps extends CdsServicesRouterDeps {
   readonly demoFhir?: RequestHandler;
   /** Feedback (issue 4): where POST /cds-services/{id}/feedback stores entries; off when absent. */
   readonly feedbackStore?: FeedbackStore;
+  /** Feedback bodies waiting to be stored at most (default DEFAULT_MAX_PENDING_FEEDBACK). */
+  readonly feedbackMaxPending?: number;
+  /** Metrics (issue 18): GET /metrics, and every request observed; off when absent. */
+  readonly metrics?: ServiceMetrics;
+}
+
+/** What GET /readyz checked. */
+export interface ReadinessReport {
+  readonly ready: boolean;
+  readonly checks: Readonly<Record<string, 'ok' | 'starting' | 'failed'>>;
+}
+
+/** How long a readiness check waits for the database. */
+const READINESS_STORE_TIMEOUT_MS = 2000;
+
+/**
+ * Readiness (issue 18): the engine has trials and (a pool) a worker with its engine built, and the
+ * feedback store answers a query. The app exists only once everything is built (main serves a
+ * "starting" app before), so these are the checks that can change while it runs.
+ */
+async function checkReadiness(deps: AppDeps): Promise<ReadinessReport> {
+  const checks: Record<string, 'ok' | 'starting' | 'failed'> = {};
+  checks.trials = deps.engine.trials.length > 0 ? 'ok' : 'failed';
+  const pool = deps.engine as { stats?: () => EnginePoolStats };
+  if (typeof pool.stats === 'function') checks.engine = pool.stats().ready > 0 ? 'ok' : 'starting';
+  else checks.engine = 'ok';
+  const ping = deps.feedbackStore?.ping?.bind(deps.feedbackStore);
+  if (ping !== undefined) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error('timeout'));
+      }, READINESS_STORE_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([ping(), late]);
+      checks.store = 'ok';
+    } catch {
+      checks.store = 'failed';
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+}
+
+/**
+ * GET /metrics in the Prometheus text format.
+ * @param metrics - the registry's owner.
+ */
+export function metricsHandler(metrics: ServiceMetrics): RequestHandler {
+  return async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(await metrics.registry.metrics());
+  };
 }
 
 /** Where the embedded FHIR server is mounted. */
@@ -42,11 +100,31 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger));
+  if (deps.metrics !== undefined) app.use(deps.metrics.observeRequests);
   app.use(cors(deps.config.corsOrigins));
 
+  // Liveness: the process answers.
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // Readiness (issue 18): 503 while something the calls need is not ready.
+  app.get('/readyz', async (_req, res) => {
+    const report = await checkReadiness(deps);
+    res.setHeader('Cache-Control', 'no-store');
+    res.status(report.ready ? 200 : 503).json({
+      status: report.ready ? 'ready' : 'not-ready',
+      checks: report.checks,
+    });
+  });
+  if (deps.metrics !== undefined) app.get('/metrics', metricsHandler(deps.metrics));
+  const metrics = deps.metrics;
+  const onHookAnswered =
+    metrics === undefined
+      ? deps.onHookAnswered
+      : (event: Parameters<NonNullable<AppDeps['onHookAnswered']>>[0]) => {
+          metrics.hookAnswered(event);
+          deps.onHookAnswered?.(event);
+        };
 
   // Every OPTIONS is answered here, before authentication and any body parsing (issue 15): the
   // preflight by cors(), any other with the methods allowed.
@@ -66,7 +144,9 @@ export function createApp(deps: AppDeps): Express {
         store: deps.feedbackStore,
         isKnownService: (id) => serviceIds.has(id),
         offeredReasons: OVERRIDE_REASONS,
+        ...(deps.feedbackMaxPending !== undefined ? { maxPending: deps.feedbackMaxPending } : {}),
         onRecorded: (serviceId, result, res) => {
+          metrics?.feedbackRecorded(result);
           locals(res).log.info({ serviceId, ...result }, 'feedback recorded');
         },
       }),
@@ -80,7 +160,12 @@ export function createApp(deps: AppDeps): Express {
       rawHookCalls: deps.prefetchedCalls !== undefined,
     }),
   );
-  app.use(cdsServicesRouter(deps.services, deps));
+  app.use(
+    cdsServicesRouter(deps.services, {
+      ...deps,
+      ...(onHookAnswered !== undefined ? { onHookAnswered } : {}),
+    }),
+  );
   if (deps.demoFhir !== undefined) app.use(DEMO_FHIR_PATH, deps.demoFhir);
 
   app.use(() => {

@@ -1,3 +1,6 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -27,6 +30,16 @@ function sizeInBytes(value: string): number {
   return Math.floor(Number(match[1]) * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1));
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+const NOT_A_DIRECTORY = { message: 'an existing directory' };
+
 /** FHIR base URLs (comma-separated): https, or http on loopback only. */
 const FhirBaseListSchema = z
   .string()
@@ -48,7 +61,8 @@ const FhirBaseListSchema = z
 const OriginListSchema = z
   .string()
   .transform((value) =>
-    value
+    // `none` switches CORS off: no browser origin is allowed (an EHR calls server to server).
+    (value.trim().toLowerCase() === 'none' ? '' : value)
       .split(',')
       .map((origin) => origin.trim())
       .filter((origin) => origin !== ''),
@@ -66,10 +80,16 @@ const OriginListSchema = z
 
 /**
  * Environment variables, each with its default. Every one is documented in README.md
- * ("Configuration") and .env.example.
+ * ("Configure") and .env.example.
  */
 export const EnvSchema = z.object({
-  HOST: z.string().min(1).default('127.0.0.1'),
+  HOST: z
+    .string()
+    .refine(isHostName, {
+      message:
+        'a host name or IP address to listen on, without a scheme or port (0.0.0.0, 127.0.0.1, ::)',
+    })
+    .default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CORS_ORIGINS: OriginListSchema.default(['https://sandbox.cds-hooks.org']),
@@ -78,9 +98,19 @@ export const EnvSchema = z.object({
   FHIR_MAX_PAGES: z.coerce.number().int().min(1).max(100).default(10),
   // Default: on only without CDS_TRUSTED_ISSUERS (issue 15): an authenticated deployment must ask.
   DEMO_FHIR: BooleanFlagSchema.optional(),
-  DEMO_DIR: z.string().min(1).default(DEFAULT_DEMO_DIR),
-  HOOKS_DIR: z.string().min(1).default(DEFAULT_HOOKS_DIR),
-  CQL_DIR: z.string().min(1).optional(),
+  DEMO_DIR: z.string().min(1).refine(isDirectory, NOT_A_DIRECTORY).default(DEFAULT_DEMO_DIR),
+  HOOKS_DIR: z.string().min(1).refine(isDirectory, NOT_A_DIRECTORY).default(DEFAULT_HOOKS_DIR),
+  CQL_DIR: z
+    .string()
+    .min(1)
+    .refine(isDirectory, NOT_A_DIRECTORY)
+    .refine(
+      (dir) => ['elm', 'trials', 'valuesets.json'].every((name) => existsSync(join(dir, name))),
+      {
+        message: 'a directory holding elm/, trials/ and valuesets.json (as cql/ of the project)',
+      },
+    )
+    .optional(),
   PUBLIC_BASE_URL: z
     .url({ protocol: /^https?$/ })
     .transform((u) => u.replace(/\/+$/, ''))
@@ -103,6 +133,10 @@ export const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   // Engine worker threads (issue 7): 0 evaluates on the HTTP thread.
   ENGINE_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  // The screen CLI's worker threads (default: as ENGINE_WORKERS); 0 evaluates in-process.
+  SCREEN_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  // The screen CLI's bearer token for --fhir-server (a secret: never logged or echoed).
+  FHIR_TOKEN: z.string().min(1).optional(),
   // Cards and feedback (issue 4)
   FEEDBACK_DB_PATH: z.string().min(1).default(DEFAULT_FEEDBACK_DB_PATH),
   CARD_LEDGER_TTL_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_CARD_TTL_DAYS),
@@ -157,8 +191,20 @@ export interface Config {
   /** Open connections at most; more are closed on arrival. */
   readonly maxConnections: number;
   readonly shutdownTimeoutMs: number;
-  /** Worker threads evaluating CQL (default: the available cores); 0 = on the HTTP thread. */
+  /**
+   * Worker threads evaluating CQL (default: defaultEngineWorkers: the cores this process may use,
+   * at most MAX_DEFAULT_ENGINE_WORKERS); 0 = on the HTTP thread.
+   */
   readonly engineWorkers: number;
+  /** The screen CLI's worker threads (SCREEN_WORKERS, default engineWorkers); 0 = in-process. */
+  readonly screenWorkers: number;
+  /** The screen CLI's FHIR bearer token (FHIR_TOKEN). */
+  readonly fhirToken?: string;
+  /**
+   * Variables that look like this service's but are not (a misspelling, a removed name): one
+   * line each, for a warning at start-up.
+   */
+  readonly warnings: readonly string[];
   // Cards and feedback (issue 4)
   /** The SQLite file holding feedback and the card ledger (`:memory:` keeps nothing). */
   readonly feedbackDbPath: string;
@@ -176,6 +222,181 @@ export interface Config {
   readonly databaseUrl?: string;
   /** Connections per process to DATABASE_URL. */
   readonly databasePoolSize: number;
+}
+
+/** A host name (RFC 1123 labels) or an IP address: what `server.listen(port, host)` takes. */
+function isHostName(value: string): boolean {
+  if (isIP(value) !== 0) return true;
+  return (
+    value.length <= 253 &&
+    value.split('.').every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label))
+  );
+}
+
+/** Engine workers by default at most: each holds its own engine (about 50-70 MB). */
+export const MAX_DEFAULT_ENGINE_WORKERS = 8;
+
+/**
+ * The CPUs a cgroup v2 limit allows (`/sys/fs/cgroup/cpu.max`: `<quota> <period>`, or `max`),
+ * rounded up; undefined without a limit or when the file cannot be read.
+ * @param cpuMax - the file's text.
+ */
+export function cgroupCpuLimit(cpuMax: string | undefined): number | undefined {
+  if (cpuMax === undefined) return undefined;
+  const [quota, period] = cpuMax.trim().split(/\s+/);
+  if (quota === undefined || quota === 'max' || period === undefined) return undefined;
+  const q = Number(quota);
+  const p = Number(period);
+  if (!Number.isFinite(q) || !Number.isFinite(p) || q <= 0 || p <= 0) return undefined;
+  return Math.max(1, Math.ceil(q / p));
+}
+
+function readCpuMax(): string | undefined {
+  try {
+    return readFileSync('/sys/fs/cgroup/cpu.max', 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * ENGINE_WORKERS when unset: the cores this process may use (`os.availableParallelism()`, which
+ * follows CPU affinity), no more than a container's cgroup CPU limit, at most
+ * MAX_DEFAULT_ENGINE_WORKERS.
+ * @param parallelism - os.availableParallelism().
+ * @param cpuMax - the text of /sys/fs/cgroup/cpu.max, if readable.
+ */
+export function defaultEngineWorkers(
+  parallelism: number = availableParallelism(),
+  cpuMax: string | undefined = readCpuMax(),
+): number {
+  const limit = cgroupCpuLimit(cpuMax) ?? parallelism;
+  return Math.max(1, Math.min(parallelism, limit, MAX_DEFAULT_ENGINE_WORKERS));
+}
+
+/** Prefixes this service's variables use; an unknown variable with one is probably meant for it. */
+const OUR_PREFIXES = [
+  'CDS_',
+  'CQL_',
+  'DEMO_',
+  'HOOKS_',
+  'SITE_',
+  'FHIR_',
+  'JWT_',
+  'JWKS_',
+  'ENGINE_',
+  'SCREEN_',
+  'FEEDBACK_',
+  'CARD_',
+  'CORS_',
+  'DATABASE_',
+  'REQUEST_',
+  'SHUTDOWN_',
+  'KEEP_ALIVE_',
+  'HEADERS_',
+];
+
+/** `<SERVICE>_SERVICE_HOST`, `<SERVICE>_PORT_3000_TCP_ADDR`...: set by Kubernetes, not by a person. */
+const KUBERNETES_SERVICE_LINK =
+  /_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)$/;
+
+/** Edit distance (insertions, deletions, substitutions), for near-miss names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(
+        (previous[j] as number) + 1,
+        (current[j - 1] as number) + 1,
+        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/**
+ * Warnings about variables that look like ours but are not read: they share one of our
+ * prefixes, or are within two edits of one of our names (`ENGINE_WORKER`, `DEMOFHIR`).
+ * @param env - the environment.
+ */
+export function unknownVariableWarnings(
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const known = Object.keys(EnvSchema.shape);
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (known.includes(name)) continue;
+    // Kubernetes' service links (a Service named cds-trial-matcher gives CDS_TRIAL_MATCHER_PORT...).
+    if (KUBERNETES_SERVICE_LINK.test(name)) continue;
+    const near = known
+      .map((k) => ({ k, d: editDistance(name.toUpperCase(), k) }))
+      .filter(({ k, d }) => d <= (k.length >= 8 ? 2 : 1))
+      .sort((a, b) => a.d - b.d)[0];
+    if (near !== undefined)
+      warnings.push(`${name} is not a variable this service reads: did you mean ${near.k}?`);
+    else if (OUR_PREFIXES.some((prefix) => name.startsWith(prefix)))
+      warnings.push(
+        `${name} is not a variable this service reads (see README "Configure"); it is ignored`,
+      );
+  }
+  return warnings;
+}
+
+/**
+ * One line per invalid variable, naming it; the value is never echoed (it may be a secret).
+ * @param error - zod's error.
+ */
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const name = String(issue.path[0] ?? 'configuration');
+      return `${name}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Reads `.env` from the working directory into process.env, when there is one: variables already
+ * set in the environment win (as with `node --env-file`). Called by main and every CLI.
+ * @param path - the file (default `.env`).
+ */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+/**
+ * A configuration error on one line (file validation errors span several).
+ * @param error - a ConfigurationError.
+ */
+export function configErrorLine(error: Error): string {
+  return error.message.replace(/\s*\n\s*/g, ' ');
+}
+
+/**
+ * loadConfig for a CLI: the same variables as the service, with the same meaning. Problems go to
+ * `err` as `<command>: ...` lines; warnings too.
+ * @param command - the CLI's name, prefixing its lines.
+ * @param env - the environment.
+ * @param err - the error stream.
+ * @returns the configuration, or undefined after an error line (the CLI then exits 2).
+ */
+export function loadCliConfig(
+  command: string,
+  env: Readonly<Record<string, string | undefined>>,
+  err: (text: string) => void,
+): Config | undefined {
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    err(`${command}: ${configErrorLine(error)}\n`);
+    return undefined;
+  }
+  for (const warning of config.warnings) err(`${command}: warning: ${warning}\n`);
+  return config;
 }
 
 function readSiteCodeMap(path: string): SiteCodeMap {
@@ -198,7 +419,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success)
-    throw new ConfigurationError(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+    throw new ConfigurationError(`invalid configuration: ${describeIssues(parsed.error)}`);
   const e = parsed.data;
   // Issue 15: without PUBLIC_BASE_URL the JWT audience would follow the Host header, so a token
   // issued for another service would be accepted when sent with that Host.
@@ -211,6 +432,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigurationError(
       'invalid configuration: HEADERS_TIMEOUT_MS must not exceed REQUEST_TIMEOUT_MS',
     );
+  const engineWorkers = e.ENGINE_WORKERS ?? defaultEngineWorkers();
   return Object.freeze({
     host: e.HOST,
     port: e.PORT,
@@ -243,7 +465,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
     maxConnections: e.MAX_CONNECTIONS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    engineWorkers: e.ENGINE_WORKERS ?? availableParallelism(),
+    engineWorkers,
+    screenWorkers: e.SCREEN_WORKERS ?? engineWorkers,
+    ...(e.FHIR_TOKEN !== undefined ? { fhirToken: e.FHIR_TOKEN } : {}),
+    warnings: Object.freeze(unknownVariableWarnings(env)),
     // Cards and feedback (issue 4)
     feedbackDbPath: e.FEEDBACK_DB_PATH,
     cardLedgerTtlDays: e.CARD_LEDGER_TTL_DAYS,

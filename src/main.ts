@@ -1,176 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { Server } from 'node:http';
-import { createApp, DEMO_FHIR_PATH } from './app.js';
-import { loadConfig, type Config } from './config.js';
-import { loadServiceDefinitions } from './cds-hooks/service-definition.js';
-import { createDemoFhirServer } from './demo/demo-fhir-server.js';
 import * as cqlRuntime from './cql-runtime/install.js';
-import { createEnginePool } from './engine/engine-pool.js';
-import { loadEligibilityEngine } from './engine/load-engine.js';
-import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
+import { startService } from './service.js';
+import { configErrorLine, loadConfig, loadDotEnv, type Config } from './config.js';
 import { createLogger, type Logger } from './http/logger.js';
-import { createHttpServer } from './http/server.js';
-import { nonFatalLedger } from './feedback/feedback-store.js';
-import { openFeedbackStores } from './feedback/open-feedback-store.js';
-import { createClientAuthenticator } from './security/client-auth.js';
-import { createFhirServerPolicy, demoFhirServerBases } from './security/fhir-server-policy.js';
-
-/** Today's date in the process time zone (TZ): the screening date criteria count back from. */
-function today(): string {
-  return new Date().toLocaleDateString('en-CA');
-}
-
-/**
- * Builds every dependency once, listens, and shuts down gracefully on SIGTERM/SIGINT.
- * @param config - the parsed configuration.
- * @param logger - the process logger.
- */
-export async function start(config: Config, logger: Logger): Promise<Server> {
-  const started = Date.now();
-  const services = loadServiceDefinitions(config.hooksDir);
-  const engineOptions = {
-    ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
-    siteCodes: config.siteCodes,
-  };
-  // Evaluation off the HTTP thread, on every core (issue 7); ENGINE_WORKERS=0 keeps it in-process.
-  const pool =
-    config.engineWorkers === 0
-      ? undefined
-      : await createEnginePool({ ...engineOptions, size: config.engineWorkers });
-  const engine = pool ?? loadEligibilityEngine(engineOptions);
-  const dataSource = new FhirKitDataSource({
-    timeoutMs: config.fhirTimeoutMs,
-    maxPages: config.fhirMaxPages,
-    maxResponseBytes: config.fhirMaxBodyBytes,
-    maxResources: config.fhirMaxResources,
-    onTruncated: () => {
-      logger.warn(
-        { maxPages: config.fhirMaxPages },
-        'a FHIR search had more pages than FHIR_MAX_PAGES',
-      );
-    },
-  });
-  const demo = config.demoFhir
-    ? await createDemoFhirServer({
-        dataDirs: [
-          { dir: join(config.demoDir, 'patients'), shiftDates: true },
-          { dir: join(config.demoDir, 'synthea'), shiftDates: false },
-        ],
-        today: today(),
-        mountPath: DEMO_FHIR_PATH,
-        ...(config.publicBaseUrl !== undefined ? { publicBaseUrl: config.publicBaseUrl } : {}),
-      })
-    : undefined;
-  // Cards and feedback (issue 4): one database for feedback and the card ledger, SQLite or (issue
-  // 17, replicas) PostgreSQL, which also holds the JWT replay cache.
-  const stores = await openFeedbackStores(config, (error) => {
-    logger.warn({ err: error }, 'the database is unavailable');
-  });
-  logger.info({ store: stores.description }, 'feedback store open');
-  // SQLite closes synchronously here (a clean WAL); PostgreSQL connections end with the process.
-  process.once('exit', () => {
-    void stores.close();
-  });
-  const feedbackDeps = {
-    feedbackStore: stores.feedbackStore,
-    cardLedger: nonFatalLedger(stores.cardLedger, (error) => {
-      logger.warn({ err: error }, 'could not remember issued cards');
-    }),
-    cardOptions: {
-      showNotRecruiting: config.showNotRecruiting,
-      ...(config.cardSmartLink !== undefined ? { smartLink: config.cardSmartLink } : {}),
-    },
-  };
-  // Security and limits (issue 5): trusted clients, the FHIR servers they may name.
-  const authenticated = config.trustedIssuers.length > 0;
-  const authenticator = authenticated
-    ? createClientAuthenticator({
-        issuers: config.trustedIssuers,
-        clockToleranceSec: config.jwtClockSkewSec,
-        replayCacheSize: config.jwtReplayCacheSize,
-        ...(stores.replayCache !== undefined ? { replayCache: stores.replayCache } : {}),
-        jwks: { timeoutMs: config.jwksTimeoutMs, maxResponseBytes: 1024 * 1024 },
-      })
-    : undefined;
-  let listeningPort = config.port;
-  const fhirServerPolicy = createFhirServerPolicy({
-    authenticated,
-    allowlist: () =>
-      config.fhirServerAllowlist ??
-      (config.demoFhir
-        ? demoFhirServerBases(listeningPort, DEMO_FHIR_PATH, config.publicBaseUrl)
-        : []),
-  });
-  const app = createApp({
-    ...feedbackDeps,
-    config,
-    logger,
-    services,
-    engine,
-    // With workers, calls with a complete prefetch are parsed and answered there (issue 7).
-    ...(pool !== undefined ? { prefetchedCalls: pool } : {}),
-    dataSource,
-    newId: randomUUID,
-    today,
-    ...(authenticator !== undefined ? { authenticator } : {}),
-    fhirServerPolicy,
-    maxResources: config.fhirMaxResources,
-    requestBudgetMs: config.requestBudgetMs,
-    ...(demo !== undefined ? { demoFhir: demo.handler } : {}),
-  });
-
-  const server = createHttpServer(app, config, (dropped) => {
-    logger.warn(
-      { dropped, maxConnections: config.maxConnections },
-      'connections closed on arrival: MAX_CONNECTIONS are open',
-    );
-  });
-  server.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  listeningPort = port;
-  logger.info(
-    {
-      host: config.host,
-      port,
-      services: services.map((s) => s.id),
-      trials: engine.trials.map((t) => t.id),
-      engineWorkers: config.engineWorkers,
-      demoFhir:
-        demo === undefined
-          ? false
-          : { path: DEMO_FHIR_PATH, patients: demo.patients.length, resources: demo.resourceCount },
-      startupMs: Date.now() - started,
-    },
-    'listening',
-  );
-  if (demo !== undefined)
-    logger.warn(
-      authenticated
-        ? 'the embedded demo FHIR server is on (DEMO_FHIR=true) beside authenticated clients: it is not authenticated'
-        : 'the embedded demo FHIR server is on (DEMO_FHIR): switch it off in production',
-    );
-  if (!authenticated)
-    logger.warn(
-      {
-        fhirServers:
-          config.fhirServerAllowlist ??
-          (config.demoFhir ? 'the embedded demo server only' : 'none'),
-      },
-      'no CDS_TRUSTED_ISSUERS: CDS clients are not authenticated (demo only)',
-    );
-  else
-    logger.info(
-      { issuers: config.trustedIssuers.map((i) => i.iss), publicBaseUrl: config.publicBaseUrl },
-      'CDS clients must present a JWT from a trusted issuer',
-    );
-  return server;
-}
+import { ConfigurationError } from './shared/errors.js';
 
 function shutdownOnSignals(server: Server, config: Config, logger: Logger): void {
   let stopping = false;
@@ -199,18 +32,30 @@ async function main(): Promise<void> {
   try {
     // The cql-execution overrides, before anything evaluates CQL (throws on other library versions).
     cqlRuntime.install();
+    // `.env` in the working directory, when there is one; the environment wins over it.
+    loadDotEnv();
     config = loadConfig(process.env);
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
+    // One line naming the variable (ConfigurationError), never a stack trace.
+    process.stderr.write(`${configErrorLine(error as Error)}\n`);
     process.exit(1);
   }
   const logger = createLogger(config.logLevel);
-  try {
-    const server = await start(config, logger);
-    shutdownOnSignals(server, config, logger);
-  } catch (error) {
-    logger.fatal({ err: error }, 'start-up failed');
+  for (const warning of config.warnings) logger.warn(warning);
+  const failed = (error: unknown): never => {
+    // A definition file that cannot be used (ELM, trials, hooks): one line saying which, no stack.
+    if (error instanceof ConfigurationError)
+      logger.fatal({ error: configErrorLine(error) }, 'start-up failed');
+    else logger.fatal({ err: error }, 'start-up failed');
     process.exit(1);
+  };
+  try {
+    // Listens at once (/healthz, /readyz 503, /metrics); ready once everything is built.
+    const service = await startService(config, logger);
+    shutdownOnSignals(service.server, config, logger);
+    await service.ready.catch(failed);
+  } catch (error) {
+    failed(error);
   }
 }
 

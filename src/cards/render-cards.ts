@@ -65,6 +65,8 @@ export interface CardContext {
   readonly smartLink?: SmartLinkOptions;
   /** The user who would request the referral (`context.userId`, e.g. `Practitioner/123`). */
   readonly userId?: string;
+  /** The engine's rules version, carried in every card's extension (issue 18). */
+  readonly rulesVersion?: string;
 }
 
 /** Registry statuses under which a trial takes referrals (ClinicalTrials.gov `overallStatus`). */
@@ -472,7 +474,41 @@ export function renderTrialCard(
     ...(suggestions.length === 0 ? {} : { suggestions, selectionBehavior: 'at-most-one' as const }),
     overrideReasons: OVERRIDE_REASONS.map((r) => ({ ...r })),
     links: renderLinks(trial, context),
+    extension: {
+      [CARD_EXTENSION]: {
+        trial: trial.id,
+        status: result.status,
+        ...(context.rulesVersion !== undefined ? { rulesVersion: context.rulesVersion } : {}),
+      },
+    },
   };
+}
+
+/**
+ * The key of this service's card extension (CDS Hooks 2.0.1 "Extensions": `extension` is a JSON
+ * object, keys SHOULD be reverse-domain names; this project owns no domain, so the key is its
+ * name). It holds `trial` (NCT id), `status` (`eligible` or `needs-review`, as the screen CLI
+ * reports it) and `rulesVersion` (the digest of the ELM, trial definitions, value sets and site
+ * code mapping that produced the card), so that a card can be traced to the rules that made it.
+ */
+export const CARD_EXTENSION = 'cds-trial-matcher';
+
+/** What this service's extension on a card says. */
+export interface CardExtension {
+  readonly trial: string;
+  readonly status: string;
+  readonly rulesVersion?: string;
+}
+
+/**
+ * This service's extension of a card, if it has one.
+ * @param card - a rendered card.
+ */
+export function cardExtension(card: Card): CardExtension | undefined {
+  const value = card.extension?.[CARD_EXTENSION] as Partial<CardExtension> | undefined;
+  return typeof value?.trial === 'string' && typeof value.status === 'string'
+    ? (value as CardExtension)
+    : undefined;
 }
 
 /**
@@ -524,6 +560,8 @@ export function renderCards(
 export interface IssuedCard {
   readonly uuid: string;
   readonly trialId: string;
+  /** The rules version on the card (issue 18). */
+  readonly rulesVersion?: string;
 }
 
 /**
@@ -533,7 +571,15 @@ export interface IssuedCard {
 export function issuedCards(cards: readonly Card[]): IssuedCard[] {
   return cards.flatMap((card) =>
     card.uuid !== undefined && card.source.topic?.system === REGISTRY
-      ? [{ uuid: card.uuid, trialId: card.source.topic.code }]
+      ? [
+          {
+            uuid: card.uuid,
+            trialId: card.source.topic.code,
+            ...(cardExtension(card)?.rulesVersion !== undefined
+              ? { rulesVersion: cardExtension(card)?.rulesVersion as string }
+              : {}),
+          },
+        ]
       : [],
   );
 }

@@ -115,6 +115,8 @@ export const CardSchema = z
     selectionBehavior: z.enum(['at-most-one', 'any']).optional(),
     overrideReasons: z.array(OverrideReasonCodingSchema).min(1).optional(),
     links: z.array(LinkSchema).min(1).optional(),
+    // "extension is a reserved name and its value is a JSON object" (2.0.1, Extensions).
+    extension: NonEmptyObject.optional(),
   })
   .strict()
   .superRefine((card, ctx) => {

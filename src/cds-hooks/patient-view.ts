@@ -20,6 +20,7 @@ import type { ServiceDefinition } from './service-definition.js';
  */
 export interface ScreeningEngine {
   readonly trials: EligibilityEngine['trials'];
+  readonly rulesVersion?: EligibilityEngine['rulesVersion'];
   readonly reads?: EligibilityEngine['reads'];
   screen(
     patient: PatientBundle,
@@ -147,6 +148,7 @@ export async function answerPatientView(
     newId: deps.newId,
     ...deps.cardOptions,
     userId: request.context.userId,
+    ...(deps.engine.rulesVersion !== undefined ? { rulesVersion: deps.engine.rulesVersion } : {}),
   });
   // Rendering a large record takes time too: past the deadline no card is issued (nor remembered).
   if (deadline !== undefined && Date.now() > deadline)

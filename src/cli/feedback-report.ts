@@ -10,13 +10,11 @@
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { loadCliConfig, loadDotEnv } from '../config.js';
 import type { TrialFeedbackSummary } from '../feedback/feedback-store.js';
 import type { FeedbackStore } from '../feedback/feedback-store.js';
 import { PostgresFeedbackStore } from '../feedback/postgres-feedback-store.js';
-import {
-  DEFAULT_FEEDBACK_DB_PATH,
-  SqliteFeedbackStore,
-} from '../feedback/sqlite-feedback-store.js';
+import { SqliteFeedbackStore } from '../feedback/sqlite-feedback-store.js';
 import { openPostgres } from '../shared/postgres-database.js';
 
 const USAGE = 'usage: npm run feedback:report -- [--db FILE] [--service ID] [--format table|json]';
@@ -41,6 +39,9 @@ export function formatFeedbackTable(rows: readonly TrialFeedbackSummary[]): stri
     for (const reason of row.overriddenByReason) {
       lines.push(`    overridden: ${reason.reason} (${reason.count})`);
     }
+    // Issue 18: which rules made the cards clinicians answered.
+    if (row.rulesVersions !== undefined)
+      lines.push(`    rules versions: ${row.rulesVersions.join(', ')}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -84,14 +85,15 @@ export async function main(
       return 2;
     }
   }
-  const databaseUrl = env.DATABASE_URL === '' ? undefined : env.DATABASE_URL;
+  // The service's configuration, read the same way (DATABASE_URL, FEEDBACK_DB_PATH).
+  const config = loadCliConfig('feedback:report', env, (text) => {
+    err(text.replace(/\n$/, ''));
+  });
+  if (config === undefined) return 2;
+  const databaseUrl = config.databaseUrl;
   let store: FeedbackStore;
   let close: () => Promise<void>;
   if (db === undefined && databaseUrl !== undefined) {
-    if (!/^postgres(ql)?:\/\//.test(databaseUrl)) {
-      err('DATABASE_URL must be a postgres:// URL');
-      return 2;
-    }
     let pool;
     try {
       pool = await openPostgres({ url: databaseUrl, poolSize: 1 });
@@ -103,10 +105,7 @@ export async function main(
     store = new PostgresFeedbackStore(pool);
     close = () => pool.end();
   } else {
-    const file =
-      db ??
-      (env.FEEDBACK_DB_PATH === '' ? undefined : env.FEEDBACK_DB_PATH) ??
-      DEFAULT_FEEDBACK_DB_PATH;
+    const file = db ?? config.feedbackDbPath;
     if (!existsSync(file)) {
       err(`no feedback database at ${file} (set --db, DATABASE_URL or FEEDBACK_DB_PATH)`);
       return 2;
@@ -129,6 +128,7 @@ export async function main(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  loadDotEnv();
   try {
     process.exitCode = await main(process.argv.slice(2));
   } catch (error) {

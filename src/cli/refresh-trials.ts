@@ -13,6 +13,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { loadCliConfig, loadDotEnv } from '../config.js';
+import { DEFAULT_CQL_DIR } from '../engine/load-engine.js';
 import { TrialSchema } from '../trials/trial.js';
 
 /** The fields of an API v2 study record this command reads (others are ignored). */
@@ -226,9 +228,14 @@ async function formatJson(value: Json, file: string): Promise<string> {
  * Computes the updated definitions for the given study files, without writing.
  * @param files - study JSON files.
  * @param dir - the trial definitions directory.
+ * @param refreshedAt - recorded as each definition's `refreshedAt` (undefined: left as it is).
  * @throws RefreshInputError for unreadable or invalid files and studies without a definition.
  */
-export async function planRefresh(files: readonly string[], dir: string): Promise<TrialUpdate[]> {
+export async function planRefresh(
+  files: readonly string[],
+  dir: string,
+  refreshedAt?: string,
+): Promise<TrialUpdate[]> {
   const updates = new Map<string, TrialUpdate>();
   for (const studyFile of files) {
     for (const study of readStudies(studyFile)) {
@@ -240,6 +247,8 @@ export async function planRefresh(files: readonly string[], dir: string): Promis
       if (typeof definition !== 'object' || definition === null || Array.isArray(definition))
         throw new RefreshInputError(`${file}: not a trial definition`);
       const { next, changed } = applyMetadata(definition as Json, metadataFromStudy(study));
+      // The registry was read now, whether or not anything changed (issue 18).
+      if (refreshedAt !== undefined) next.refreshedAt = refreshedAt;
       const checked = TrialSchema.safeParse(next);
       if (!checked.success) {
         throw new RefreshInputError(
@@ -252,19 +261,29 @@ export async function planRefresh(files: readonly string[], dir: string): Promis
   return [...updates.values()];
 }
 
-const USAGE = 'usage: npm run trials:refresh -- [--dir DIR] [--dry-run] STUDY.json...';
+const USAGE =
+  'usage: npm run trials:refresh -- [--dir DIR] [--dry-run] STUDY.json...\n' +
+  '  DIR: the trial definitions (default: trials/ of CQL_DIR, the project cql/ when unset)';
 
 /**
  * The command: parses arguments, plans, writes, prints what changed.
  * @param argv - the arguments after the script name.
+ * @param env - the environment, read by loadConfig as the service reads it (CQL_DIR).
+ * @param now - the time recorded as `refreshedAt`.
  * @returns the exit code.
  */
 export async function main(
   argv: readonly string[],
   out: (line: string) => void = console.log,
   err: (line: string) => void = console.error,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  now: () => Date = () => new Date(),
 ): Promise<number> {
-  let dir = 'cql/trials';
+  const config = loadCliConfig('trials:refresh', env, (text) => {
+    err(text.replace(/\n$/, ''));
+  });
+  if (config === undefined) return 2;
+  let dir = join(config.cqlDir ?? DEFAULT_CQL_DIR, 'trials');
   let dryRun = false;
   const files: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -290,13 +309,18 @@ export async function main(
     return 2;
   }
   try {
-    const updates = await planRefresh(files, dir);
+    const refreshedAt = now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    const updates = await planRefresh(files, dir, dryRun ? undefined : refreshedAt);
     for (const u of updates) {
-      if (u.changed.length > 0 && !dryRun) writeFileSync(u.file, u.text);
+      if (!dryRun) writeFileSync(u.file, u.text);
       out(
-        `${u.trialId}: ${u.changed.length === 0 ? 'up to date' : `${dryRun ? 'would update' : 'updated'} ${u.changed.join(', ')}`}`,
+        `${u.trialId}: ${u.changed.length === 0 ? 'up to date' : `${dryRun ? 'would update' : 'updated'} ${u.changed.join(', ')}`}${dryRun ? '' : ` (refreshedAt ${refreshedAt})`}`,
       );
     }
+    if (!dryRun && updates.length > 0)
+      out('restart the service (or roll its replicas) to serve the refreshed definitions');
     return 0;
   } catch (error) {
     if (error instanceof RefreshInputError) {
@@ -308,6 +332,7 @@ export async function main(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  loadDotEnv();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

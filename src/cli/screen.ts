@@ -16,8 +16,8 @@
  * far is kept and closed.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { loadCliConfig, loadConfig, loadDotEnv, type Config } from '../config.js';
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { createEnginePool } from '../engine/engine-pool.js';
@@ -52,14 +52,17 @@ export interface EngineHandle {
 }
 
 export interface ScreenDeps {
-  /** Where FHIR_TOKEN is read (default: process.env). */
+  /**
+   * The environment, read by loadConfig as the service reads it (SITE_CODE_MAP, CQL_DIR,
+   * SCREEN_WORKERS, FHIR_TOKEN...); default: process.env.
+   */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Interrupts the run: no new patients are started, the output is closed. */
   readonly signal?: AbortSignal;
   /** A progress bar on the error stream, when it is a terminal: its width. */
   readonly terminalColumns?: () => number;
-  /** Builds the engine (default: createScreenEngine, the worker pool). */
-  readonly createEngine?: () => Promise<EngineHandle>;
+  /** Builds the engine (default: createScreenEngine, the worker pool, from the configuration). */
+  readonly createEngine?: (config: Config) => Promise<EngineHandle>;
 }
 
 interface Options {
@@ -141,28 +144,28 @@ async function* allItems(
 }
 
 /**
- * The engine the CLI uses by default: a pool of worker threads, one per core (SCREEN_WORKERS
- * overrides; 0 evaluates in-process, one patient at a time).
- * @param env - where SCREEN_WORKERS is read.
+ * The engine the CLI uses by default, built from the same configuration as the service's
+ * (CQL_DIR, SITE_CODE_MAP): a pool of SCREEN_WORKERS worker threads (default: ENGINE_WORKERS's
+ * default, the cores); 0 evaluates in-process, one patient at a time.
+ * @param config - loadConfig's result (default: from process.env).
  */
 export async function createScreenEngine(
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  config: Config = loadConfig(process.env),
 ): Promise<EngineHandle> {
-  const configured = env.SCREEN_WORKERS;
-  const workers =
-    configured !== undefined && /^\d+$/.test(configured)
-      ? Number(configured)
-      : availableParallelism();
-  if (workers === 0) {
+  const engineOptions = {
+    ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
+    siteCodes: config.siteCodes,
+  };
+  if (config.screenWorkers === 0) {
     return {
-      engine: loadEligibilityEngine(),
+      engine: loadEligibilityEngine(engineOptions),
       description: 'in-process (1 thread)',
       // Loading overlaps with evaluation; the in-process engine evaluates one patient at a time.
       concurrency: 4,
       close: () => Promise.resolve(),
     };
   }
-  const pool = await createEnginePool({ size: workers });
+  const pool = await createEnginePool({ ...engineOptions, size: config.screenWorkers });
   return {
     engine: pool,
     description: `worker pool (${pool.size} threads)`,
@@ -194,6 +197,8 @@ export async function runScreen(
     err(`${USAGE}\n`);
     return 2;
   }
+  const config = loadCliConfig('screen', deps.env ?? process.env, err);
+  if (config === undefined) return 2;
   let sink = out;
   let fd: number | undefined;
   if (options.out !== undefined) {
@@ -211,7 +216,7 @@ export async function runScreen(
       writeSync(file, text);
     };
   }
-  const handle = await (deps.createEngine ?? (() => createScreenEngine(deps.env)))();
+  const handle = await (deps.createEngine ?? createScreenEngine)(config);
   const progress: Progress | undefined =
     deps.terminalColumns === undefined ? undefined : createProgress(err, deps.terminalColumns);
   const report = (text: string): void => {
@@ -224,9 +229,8 @@ export async function runScreen(
       trials: handle.engine.trials,
       sink,
     });
-    const env = deps.env ?? process.env;
     const summary = await screenPopulation({
-      items: allItems(options, env.FHIR_TOKEN),
+      items: allItems(options, config.fhirToken),
       engine: handle.engine,
       asOf: options.asOf,
       concurrency: handle.concurrency,
@@ -268,6 +272,7 @@ if (isMain) {
     process.stderr.write(`screen: ${error instanceof Error ? error.message : 'failed'}\n`);
     process.exit(1);
   }
+  loadDotEnv();
   const interrupt = new AbortController();
   process.once('SIGINT', () => {
     interrupt.abort();

@@ -39,6 +39,8 @@ export interface ScreenOptions {
 export interface EligibilityEngine {
   /** The trials this engine evaluates, in order. */
   readonly trials: readonly Trial[];
+  /** The digest of the rules it evaluates (load-engine.ts rulesVersion), when known. */
+  readonly rulesVersion?: string;
   /**
    * Whether a retrieve of the engine's libraries can return the resource (retrieve-scope.ts): a
    * caller may leave the others out of the record it hands over, with the same results.
@@ -152,6 +154,7 @@ export function createEligibilityEngine(
   trials: readonly Trial[],
   elm: ElmLibrarySet,
   valueSets: ValueSetExpansions,
+  rulesVersion?: string,
 ): EligibilityEngine {
   // The process entries install the runtime first; this call (idempotent) is for library users.
   cqlRuntime.install();
@@ -253,6 +256,7 @@ export function createEligibilityEngine(
 
   return {
     trials,
+    ...(rulesVersion !== undefined ? { rulesVersion } : {}),
     reads: (resource) => scope.keeps(resource),
     screen: (patient, asOf, trialIds, options = {}) => {
       const deadlines = [

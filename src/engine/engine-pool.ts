@@ -165,7 +165,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
   const maxQueue = options.maxQueue ?? 64 * size;
   const abandonGraceMs = options.abandonGraceMs ?? DEFAULT_ABANDON_GRACE_MS;
   // Which resources the engine reads (EligibilityEngine.reads), answered on this thread.
-  const { elm, valueSets } = loadEngineInputs(options);
+  const { elm, valueSets, rulesVersion } = loadEngineInputs(options);
   const scope = RetrieveScope.fromElm(elm, valueSets);
   const slots: Slot[] = [];
   const queue: Task[] = [];
@@ -407,6 +407,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     get trials() {
       return trials;
     },
+    rulesVersion,
     size,
     reads: (resource) => scope.keeps(resource),
     screen(patient, asOf, trialIds, screenOptions = {}) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ElmLibrarySet } from '../cql/elm-library-set.js';
@@ -27,6 +28,30 @@ export interface EngineInputs {
   readonly elm: ElmLibrarySet;
   readonly trials: readonly Trial[];
   readonly valueSets: ValueSetExpansions;
+  /** A digest of the rules: see rulesVersion. */
+  readonly rulesVersion: string;
+}
+
+/**
+ * The version of the rules a result comes from (issue 18): a digest (SHA-256, first 16 hex
+ * digits) of the ELM libraries, the trial definitions, the value sets and the site code mapping,
+ * each in a canonical order. Every card carries it, and the card ledger stores it, so a card can
+ * be traced to the rules that made it. Two processes with the same files have the same version.
+ * @param parts - the parsed inputs.
+ */
+export function rulesVersion(parts: {
+  readonly elm: Readonly<Record<string, unknown>>;
+  readonly trials: readonly unknown[];
+  readonly valueSets: unknown;
+  readonly siteCodes: unknown;
+}): string {
+  const hash = createHash('sha256');
+  for (const id of Object.keys(parts.elm).sort())
+    hash.update(`elm ${id}\n${JSON.stringify(parts.elm[id])}\n`);
+  hash.update(`trials\n${JSON.stringify(parts.trials)}\n`);
+  hash.update(`valuesets\n${JSON.stringify(parts.valueSets)}\n`);
+  hash.update(`sitecodes\n${JSON.stringify(parts.siteCodes)}\n`);
+  return `sha256:${hash.digest('hex').slice(0, 16)}`;
 }
 
 /**
@@ -49,7 +74,13 @@ export function loadEngineInputs(options: EngineOptions = {}): EngineInputs {
     options.siteCodes ?? [],
     elm.valueSetUrls(),
   );
-  return { elm, trials, valueSets };
+  const version = rulesVersion({
+    elm: elm.all(),
+    trials,
+    valueSets: valueSetFile,
+    siteCodes: options.siteCodes ?? [],
+  });
+  return { elm, trials, valueSets, rulesVersion: version };
 }
 
 /**
@@ -57,6 +88,6 @@ export function loadEngineInputs(options: EngineOptions = {}): EngineInputs {
  * @param options - where the CQL lives and the site code mapping.
  */
 export function loadEligibilityEngine(options: EngineOptions = {}): EligibilityEngine {
-  const { trials, elm, valueSets } = loadEngineInputs(options);
-  return createEligibilityEngine(trials, elm, valueSets);
+  const { trials, elm, valueSets, rulesVersion: version } = loadEngineInputs(options);
+  return createEligibilityEngine(trials, elm, valueSets, version);
 }

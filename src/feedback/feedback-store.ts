@@ -22,6 +22,17 @@ export const DEFAULT_CARD_TTL_DAYS = 90;
 export interface IssuedCardRef {
   readonly uuid: string;
   readonly trialId: string;
+  /** The rules version the card was made with (issue 18); older cards have none. */
+  readonly rulesVersion?: string;
+}
+
+/** What the ledger knows of an issued card. */
+export interface IssuedCardLookup {
+  readonly serviceId: string;
+  readonly trialId: string;
+  readonly hookInstance: string;
+  /** The rules version the card was made with (issue 18), when recorded. */
+  readonly rulesVersion?: string;
 }
 
 /** Remembers, durably and for a limited time, which trial each issued card uuid belongs to. */
@@ -39,12 +50,7 @@ export interface CardLedger {
    * The trial and hook call of a card issued and not yet expired, if any.
    * @param cardUuid - a card uuid as echoed in feedback.
    */
-  lookup(
-    cardUuid: string,
-  ): Promise<
-    | { readonly serviceId: string; readonly trialId: string; readonly hookInstance: string }
-    | undefined
-  >;
+  lookup(cardUuid: string): Promise<IssuedCardLookup | undefined>;
 }
 
 /** What storing one feedback body did. */
@@ -69,6 +75,11 @@ export interface TrialFeedbackSummary {
   readonly overridden: number;
   /** Overrides by reason (its display, or its code), "no reason given" when none; most first. */
   readonly overriddenByReason: readonly { readonly reason: string; readonly count: number }[];
+  /**
+   * The rules versions of the cards with feedback (issue 18), oldest name first; absent when no
+   * card had one (cards issued before versions were recorded).
+   */
+  readonly rulesVersions?: readonly string[];
 }
 
 export interface FeedbackStore {
@@ -85,6 +96,8 @@ export interface FeedbackStore {
   report(options?: { readonly serviceId?: string }): Promise<readonly TrialFeedbackSummary[]>;
   /** Releases the database (graceful shutdown, tests). */
   close(): Promise<void>;
+  /** Readiness (issue 18): resolves when the database answers, rejects otherwise. */
+  ping?(): Promise<void>;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface LatestOutcomeRow {
   outcome: 'accepted' | 'overridden';
   reason_code: string | null;
   reason_display: string | null;
+  /** Issue 18; absent in rows read before the column existed. */
+  rules_version?: string | null;
 }
 
 /**
@@ -31,12 +33,13 @@ export function summarizeFeedback(
     accepted: number;
     overridden: number;
     reasons: Map<string, number>;
+    versions: Set<string>;
   }
   const byTrial = new Map<string | null, Tally>();
   const tally = (trialId: string | null): Tally => {
     let t = byTrial.get(trialId);
     if (t === undefined) {
-      t = { shown: 0, accepted: 0, overridden: 0, reasons: new Map() };
+      t = { shown: 0, accepted: 0, overridden: 0, reasons: new Map(), versions: new Set() };
       byTrial.set(trialId, t);
     }
     return t;
@@ -44,6 +47,8 @@ export function summarizeFeedback(
   for (const row of shownRows) tally(row.trial_id).shown += row.shown;
   for (const row of latest) {
     const t = tally(row.trial_id);
+    if (row.rules_version !== undefined && row.rules_version !== null)
+      t.versions.add(row.rules_version);
     if (row.outcome === 'accepted') {
       t.accepted++;
     } else {
@@ -67,5 +72,6 @@ export function summarizeFeedback(
             Number(a.reason === NO_REASON) - Number(b.reason === NO_REASON) ||
             a.reason.localeCompare(b.reason),
         ),
+      ...(t.versions.size > 0 ? { rulesVersions: [...t.versions].sort() } : {}),
     }));
 }

@@ -53,6 +53,7 @@ export async function openFeedbackStores(
         record: reported(store.record.bind(store)),
         report: store.report.bind(store),
         close: store.close.bind(store),
+        ping: store.ping.bind(store),
       },
       cardLedger: store,
       replayCache: { remember: reported(replay.remember.bind(replay)) },

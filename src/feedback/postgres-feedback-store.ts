@@ -6,6 +6,7 @@ import {
   type CardLedger,
   type FeedbackRecordResult,
   type FeedbackStore,
+  type IssuedCardLookup,
   type IssuedCardRef,
   type TrialFeedbackSummary,
 } from './feedback-store.js';
@@ -84,9 +85,18 @@ export class PostgresFeedbackStore implements FeedbackStore, CardLedger {
         // The shown count goes up only for a card uuid seen for the first time.
         const { rowCount } = await client.query({
           name: 'issued-card-insert',
-          text: `INSERT INTO issued_card (card_uuid, service_id, trial_id, hook_instance, issued_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (card_uuid) DO NOTHING`,
-          values: [card.uuid, call.serviceId, card.trialId, call.hookInstance, now, expiresAt],
+          text: `INSERT INTO issued_card (card_uuid, service_id, trial_id, hook_instance, issued_at, expires_at,
+                   rules_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (card_uuid) DO NOTHING`,
+          values: [
+            card.uuid,
+            call.serviceId,
+            card.trialId,
+            call.hookInstance,
+            now,
+            expiresAt,
+            card.rulesVersion ?? null,
+          ],
         });
         if (rowCount !== null && rowCount > 0)
           await client.query({
@@ -106,30 +116,41 @@ export class PostgresFeedbackStore implements FeedbackStore, CardLedger {
     if (purge) this.lastPurge = now.getTime();
   }
 
-  async lookup(
-    cardUuid: string,
-  ): Promise<{ serviceId: string; trialId: string; hookInstance: string } | undefined> {
+  async lookup(cardUuid: string): Promise<IssuedCardLookup | undefined> {
     return guarded('look up a card', async () => this.lookupWith(this.pool, cardUuid));
+  }
+
+  /** Readiness (issue 18): the database answers a query. */
+  async ping(): Promise<void> {
+    await guarded('answer a readiness check', async () => {
+      await this.pool.query('SELECT 1');
+    });
   }
 
   private async lookupWith(
     db: pg.Pool | pg.PoolClient,
     cardUuid: string,
-  ): Promise<{ serviceId: string; trialId: string; hookInstance: string } | undefined> {
+  ): Promise<IssuedCardLookup | undefined> {
     const { rows } = await db.query<{
       service_id: string;
       trial_id: string;
       hook_instance: string;
+      rules_version: string | null;
     }>({
       name: 'issued-card-lookup',
-      text: `SELECT service_id, trial_id, hook_instance FROM issued_card
+      text: `SELECT service_id, trial_id, hook_instance, rules_version FROM issued_card
              WHERE card_uuid = $1 AND expires_at > $2`,
       values: [cardUuid, this.now()],
     });
     const row = rows[0];
     return row === undefined
       ? undefined
-      : { serviceId: row.service_id, trialId: row.trial_id, hookInstance: row.hook_instance };
+      : {
+          serviceId: row.service_id,
+          trialId: row.trial_id,
+          hookInstance: row.hook_instance,
+          ...(row.rules_version !== null ? { rulesVersion: row.rules_version } : {}),
+        };
   }
 
   async record(
@@ -152,8 +173,8 @@ export class PostgresFeedbackStore implements FeedbackStore, CardLedger {
           name: 'feedback-upsert',
           text: `INSERT INTO feedback (service_id, card_uuid, trial_id, hook_instance, outcome, decision,
                    reason_system, reason_code, reason_display, has_comment, accepted_suggestions,
-                   outcome_timestamp, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                   outcome_timestamp, received_at, rules_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                  ON CONFLICT (service_id, card_uuid, outcome, decision) DO UPDATE
                    SET outcome_timestamp = GREATEST(feedback.outcome_timestamp, EXCLUDED.outcome_timestamp)
                  RETURNING (xmax = 0) AS inserted`,
@@ -173,6 +194,7 @@ export class PostgresFeedbackStore implements FeedbackStore, CardLedger {
               : JSON.stringify(entry.acceptedSuggestions.map((s) => s.id)),
             new Date(entry.outcomeTimestamp),
             receivedAt,
+            issued?.rulesVersion ?? null,
           ],
         });
         if (rows[0]?.inserted === true) stored++;
@@ -194,7 +216,8 @@ export class PostgresFeedbackStore implements FeedbackStore, CardLedger {
       // The latest outcome of each card: a clinician may override a card and accept it later.
       const latest = await this.pool.query<LatestOutcomeRow>({
         name: 'feedback-report-latest',
-        text: `SELECT DISTINCT ON (service_id, card_uuid) trial_id, outcome, reason_code, reason_display
+        text: `SELECT DISTINCT ON (service_id, card_uuid) trial_id, outcome, reason_code, reason_display,
+                 rules_version
                FROM feedback WHERE ($1::text IS NULL OR service_id = $1)
                ORDER BY service_id, card_uuid, outcome_timestamp DESC, id DESC`,
         values: [service],

@@ -9,6 +9,7 @@ import {
   type CardLedger,
   type FeedbackRecordResult,
   type FeedbackStore,
+  type IssuedCardLookup,
   type IssuedCardRef,
   type TrialFeedbackSummary,
 } from './feedback-store.js';
@@ -96,6 +97,12 @@ const MIGRATIONS: readonly string[] = [
   DROP TABLE feedback;
   ALTER TABLE feedback_v2 RENAME TO feedback;
   CREATE INDEX feedback_card ON feedback (service_id, card_uuid);
+  `,
+  // Issue 18: the rules version (a digest of ELM, trial definitions and value sets) each card was
+  // made with, kept with its feedback. Cards issued before have none.
+  `
+  ALTER TABLE issued_card ADD COLUMN rules_version TEXT;
+  ALTER TABLE feedback ADD COLUMN rules_version TEXT;
   `,
 ];
 
@@ -189,8 +196,9 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
     const expiresAt = new Date(now.getTime() + this.ttlMs).toISOString();
     const day = issuedAt.slice(0, 10);
     const insert = this.db.prepare(
-      `INSERT INTO issued_card (card_uuid, service_id, trial_id, hook_instance, issued_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING`,
+      `INSERT INTO issued_card (card_uuid, service_id, trial_id, hook_instance, issued_at, expires_at,
+         rules_version)
+       VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (card_uuid) DO NOTHING`,
     );
     const count = this.db.prepare(
       `INSERT INTO card_shown (service_id, trial_id, day, shown) VALUES (?, ?, ?, 1)
@@ -205,6 +213,7 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
           call.hookInstance,
           issuedAt,
           expiresAt,
+          card.rulesVersion ?? null,
         );
         if (changes > 0) count.run(call.serviceId, card.trialId, day);
       }
@@ -215,25 +224,38 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
     });
   }
 
-  lookup(
-    cardUuid: string,
-  ): Promise<{ serviceId: string; trialId: string; hookInstance: string } | undefined> {
+  lookup(cardUuid: string): Promise<IssuedCardLookup | undefined> {
     return Promise.resolve(this.lookupNow(cardUuid));
   }
 
-  private lookupNow(
-    cardUuid: string,
-  ): { serviceId: string; trialId: string; hookInstance: string } | undefined {
+  private lookupNow(cardUuid: string): IssuedCardLookup | undefined {
     const row = this.db
       .prepare(
-        `SELECT service_id, trial_id, hook_instance FROM issued_card
+        `SELECT service_id, trial_id, hook_instance, rules_version FROM issued_card
          WHERE card_uuid = ? AND expires_at > ?`,
       )
       .get(cardUuid, this.now().toISOString()) as
-      { service_id: string; trial_id: string; hook_instance: string } | undefined;
+      | {
+          service_id: string;
+          trial_id: string;
+          hook_instance: string;
+          rules_version: string | null;
+        }
+      | undefined;
     return row === undefined
       ? undefined
-      : { serviceId: row.service_id, trialId: row.trial_id, hookInstance: row.hook_instance };
+      : {
+          serviceId: row.service_id,
+          trialId: row.trial_id,
+          hookInstance: row.hook_instance,
+          ...(row.rules_version !== null ? { rulesVersion: row.rules_version } : {}),
+        };
+  }
+
+  /** Readiness (issue 18): the database answers a query. */
+  ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+    return Promise.resolve();
   }
 
   async record(
@@ -244,8 +266,8 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
     const insert = this.db.prepare(
       `INSERT INTO feedback (service_id, card_uuid, trial_id, hook_instance, outcome, decision,
          reason_system, reason_code, reason_display, has_comment, accepted_suggestions,
-         outcome_timestamp, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         outcome_timestamp, received_at, rules_version)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (service_id, card_uuid, outcome, decision) DO NOTHING`,
     );
     // A duplicate keeps the latest timestamp it was sent with (the report counts the latest
@@ -281,6 +303,7 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
             : JSON.stringify(entry.acceptedSuggestions.map((s) => s.id)),
           timestamp,
           receivedAt,
+          issued?.rulesVersion ?? null,
         );
         if (changes > 0) {
           stored++;
@@ -308,7 +331,7 @@ export class SqliteFeedbackStore implements FeedbackStore, CardLedger {
     // The latest outcome of each card: a clinician may override a card and accept it later.
     const latest = this.db
       .prepare(
-        `SELECT trial_id, outcome, reason_code, reason_display FROM feedback f
+        `SELECT trial_id, outcome, reason_code, reason_display, rules_version FROM feedback f
          WHERE (? IS NULL OR service_id = ?)
            AND id = (SELECT g.id FROM feedback g
                      WHERE g.service_id = f.service_id AND g.card_uuid = f.card_uuid

@@ -11,6 +11,7 @@ import {
   type FhirResourceJson,
   type PatientDataSource,
 } from './patient-data-source.js';
+import { observedRead, type FhirReadObserver } from './fhir-read-observer.js';
 
 export interface FhirKitDataSourceOptions {
   /** Per HTTP request (each page). */
@@ -23,6 +24,8 @@ export interface FhirKitDataSourceOptions {
   readonly maxResponseBytes?: number;
   /** Entries of one search, all pages together, at most (default 10,000): past it the key fails. */
   readonly maxResources?: number;
+  /** Each HTTP request's status class and duration, for metrics (issue 18). */
+  readonly onRead?: FhirReadObserver;
 }
 
 /** Same-origin redirects followed per request, at most. */
@@ -115,14 +118,18 @@ export class FhirKitDataSource implements PatientDataSource {
       let result: unknown;
       for (let hop = 0; ; hop++) {
         try {
-          result = await client.request(url, {
-            // Node's fetch takes undici's dispatcher; the package's types differ from Node's copy.
-            options: {
-              signal,
-              redirect: 'manual',
-              dispatcher: this.dispatcher as unknown as NonNullable<RequestInit['dispatcher']>,
-            },
-          });
+          result = await observedRead(
+            () =>
+              client.request(url, {
+                // Node's fetch takes undici's dispatcher; the package's types differ from Node's.
+                options: {
+                  signal,
+                  redirect: 'manual',
+                  dispatcher: this.dispatcher as unknown as NonNullable<RequestInit['dispatcher']>,
+                },
+              }),
+            this.options.onRead,
+          );
           break;
         } catch (error) {
           const location = redirectLocation(error);

@@ -13,6 +13,7 @@ import { NotFoundError } from '../cds-hooks/errors.js';
 import { parsePatientViewRequest } from '../cds-hooks/request.js';
 import { discoveryDocument, type ServiceDefinition } from '../cds-hooks/service-definition.js';
 import { EngineDeadlineError, EngineOverloadedError } from '../engine/engine-errors.js';
+import { cardExtension } from '../cards/render-cards.js';
 import { errorForLog } from './error-handler.js';
 import { locals } from './request-context.js';
 
@@ -51,6 +52,8 @@ export interface HookAnswered {
   readonly serviceId: string;
   readonly outcome: HookCallOutcome;
   readonly elapsedMs: number;
+  /** The cards answered (outcome `cards`): each one's trial and screening status. */
+  readonly cards?: readonly { readonly trial: string; readonly status: string }[];
 }
 
 /** Why a call's work was stopped. */
@@ -157,9 +160,15 @@ export function cdsServicesRouter(
       if (aborter.signal.reason instanceof BudgetExceeded)
         log.debug({ error: errorForLog(error) }, 'work abandoned after the time budget');
     });
-    const answered = (outcome: HookCallOutcome): number => {
+    const answered = (outcome: HookCallOutcome, cards?: HookAnswered['cards']): number => {
       const elapsedMs = Date.now() - started;
-      deps.onHookAnswered?.({ serviceId: service.id, outcome, elapsedMs });
+      locals(res).hookOutcome = outcome;
+      deps.onHookAnswered?.({
+        serviceId: service.id,
+        outcome,
+        elapsedMs,
+        ...(cards !== undefined ? { cards } : {}),
+      });
       return elapsedMs;
     };
     const answerEmpty = (): void => {
@@ -178,7 +187,13 @@ export function cdsServicesRouter(
         answerEmpty();
         return;
       }
-      const elapsedMs = answered('cards');
+      const elapsedMs = answered(
+        'cards',
+        outcome.response.cards.flatMap((card) => {
+          const extension = cardExtension(card);
+          return extension === undefined ? [] : [extension];
+        }),
+      );
       log.info(
         { ...outcome.summary, answeredBy, outcome: 'cards', elapsedMs },
         'patient-view answered',

@@ -44,6 +44,7 @@ export function requireClientAuth(
     if (!result.ok) {
       // Answered before routing: name the route pattern for the access line (issue 14).
       locals(res).route = routePattern(path);
+      locals(res).authFailure = result.reason;
       log.warn(
         { reason: result.reason, iss: result.iss, jti: result.jti },
         'client authentication failed',

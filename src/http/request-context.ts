@@ -13,6 +13,12 @@ export interface RequestLocals {
   receivedAt?: number;
   /** The authenticated CDS client (issue 5), when authentication is on. */
   client?: TrustedIssuer;
+  /** Metrics (issue 18): how a hook call answered 200 was answered. */
+  hookOutcome?: string;
+  /** Metrics: why client authentication failed (the reason category). */
+  authFailure?: string;
+  /** Metrics: a feedback body refused because too many wait to be stored (503). */
+  feedbackShed?: boolean;
 }
 
 export function locals(res: Response): RequestLocals {

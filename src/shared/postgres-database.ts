@@ -61,6 +61,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX jwt_replay_expires_at ON jwt_replay (expires_at);
   `,
+  // Issue 18: the rules version (a digest of ELM, trial definitions and value sets) each card was
+  // made with, kept with its feedback. Cards issued before have none.
+  `
+  ALTER TABLE issued_card ADD COLUMN rules_version text;
+  ALTER TABLE feedback ADD COLUMN rules_version text;
+  `,
 ];
 
 /** Any lock key of our own, held while migrating: replicas starting together migrate in turn. */

@@ -95,6 +95,11 @@ export const TrialSchema = z
     phase: z.string().min(1).optional(),
     status: z.string().min(1),
     enrollment: z.number().int().positive().optional(),
+    /**
+     * When `npm run trials:refresh` last read the registry record (ISO 8601 UTC): the
+     * registry metadata (title, status, phase, enrollment, sponsor, sites, contacts) is as of then.
+     */
+    refreshedAt: z.iso.datetime().optional(),
     sites: z.array(SiteSchema).default([]),
     contacts: z.array(ContactSchema).default([]),
     library: z

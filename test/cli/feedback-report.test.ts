@@ -95,6 +95,41 @@ describe('feedback:report', () => {
     });
   });
 
+  it('lists the rules versions of the cards answered per trial (issue 18)', async () => {
+    const store = new SqliteFeedbackStore(db);
+    await store.remember({
+      serviceId: 'trial-matcher',
+      hookInstance: HOOK,
+      cards: [{ uuid: uuid(5), trialId: 'NCT07339332', rulesVersion: 'sha256:0123456789abcdef' }],
+    });
+    await store.record('trial-matcher', [
+      {
+        card: uuid(5),
+        outcome: 'accepted',
+        acceptedSuggestions: [{ id: uuid(15) }],
+        outcomeTimestamp: '2026-11-22T11:00:00Z',
+      },
+    ]);
+    await store.close();
+    const table = await report(['--db', db]);
+    expect(table.out).toContain(
+      'NCT07339332           2         1           0         100%\n    rules versions: sha256:0123456789abcdef\n',
+    );
+    const json = JSON.parse((await report(['--db', db, '--format', 'json'])).out) as {
+      trials: { trialId: string; rulesVersions?: string[] }[];
+    };
+    expect(json.trials.find((t) => t.trialId === 'NCT07339332')?.rulesVersions).toEqual([
+      'sha256:0123456789abcdef',
+    ]);
+  });
+
+  it('names the variable of a configuration error, as the service does', async () => {
+    const result = await report([], { DATABASE_URL: 'mysql://u:secret@db/x' });
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(/^feedback:report: invalid configuration: DATABASE_URL: /);
+    expect(result.err).not.toContain('secret');
+  });
+
   it('exits 2 for a missing database or bad arguments', async () => {
     expect(await report(['--db', join(dir, 'none.sqlite')])).toMatchObject({
       code: 2,

@@ -10,6 +10,9 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/cli/fixtures/NCT07339332.study.json');
 const REAL = join(ROOT, 'cql/trials/NCT07339332.json');
 
+const NOW = new Date('2026-12-01T08:30:00.123Z');
+const RESTART = 'restart the service (or roll its replicas) to serve the refreshed definitions';
+
 async function refresh(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
@@ -17,6 +20,8 @@ async function refresh(argv: string[]): Promise<{ code: number; out: string; err
     argv,
     (l) => out.push(l),
     (l) => err.push(l),
+    {},
+    () => NOW,
   );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -50,7 +55,7 @@ describe('trials:refresh', () => {
       const result = await refresh(['--dir', dir, FIXTURE]);
       expect(result).toEqual({
         code: 0,
-        out: 'NCT07339332: updated status, enrollment, sponsor, sites, contacts',
+        out: `NCT07339332: updated status, enrollment, sponsor, sites, contacts (refreshedAt 2026-12-01T08:30:00Z)\n${RESTART}`,
         err: '',
       });
       const after = JSON.parse(readFileSync(join(dir, 'NCT07339332.json'), 'utf8')) as Record<
@@ -60,6 +65,7 @@ describe('trials:refresh', () => {
       expect(TrialSchema.safeParse(after).success).toBe(true);
       expect(after).toEqual({
         ...before,
+        refreshedAt: '2026-12-01T08:30:00Z',
         status: 'ACTIVE_NOT_RECRUITING',
         enrollment: 15,
         sponsor: 'Example Cell Therapy Hospital',
@@ -83,6 +89,7 @@ describe('trials:refresh', () => {
       expect(Object.keys(after)).toEqual([
         ...Object.keys(before),
         ...(before.sponsor === undefined ? ['sponsor'] : []),
+        ...(before.refreshedAt === undefined ? ['refreshedAt'] : []),
       ]);
     });
 
@@ -92,7 +99,10 @@ describe('trials:refresh', () => {
       expect((await refresh(['--dir', dir, '--dry-run', FIXTURE])).out).toMatch(/would update/);
       expect(readFileSync(file, 'utf8')).toBe(original);
       await refresh(['--dir', dir, FIXTURE]);
-      expect((await refresh(['--dir', dir, FIXTURE])).out).toBe('NCT07339332: up to date');
+      // Up to date, and the date it was checked is recorded (issue 18).
+      expect((await refresh(['--dir', dir, FIXTURE])).out).toBe(
+        `NCT07339332: up to date (refreshedAt 2026-12-01T08:30:00Z)\n${RESTART}`,
+      );
     });
 
     it('accepts an API v2 search answer holding several studies', async () => {

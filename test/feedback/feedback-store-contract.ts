@@ -101,6 +101,42 @@ export function feedbackStoreContract(name: string, harness: () => StoreHarness)
       expect(await store.lookup(CARD_A)).toBeUndefined();
     });
 
+    it('keeps the rules version of each card with the card and its feedback (issue 18)', async () => {
+      const store = await open();
+      await store.remember({
+        serviceId: 'trial-matcher',
+        hookInstance: HOOK,
+        cards: [
+          { uuid: CARD_A, trialId: 'NCT06892145', rulesVersion: 'sha256:aaaaaaaaaaaaaaaa' },
+          { uuid: CARD_B, trialId: 'NCT06892145', rulesVersion: 'sha256:bbbbbbbbbbbbbbbb' },
+          { uuid: CARD_C, trialId: 'NCT07339332' },
+        ],
+      });
+      expect(await store.lookup(CARD_A)).toEqual({
+        serviceId: 'trial-matcher',
+        trialId: 'NCT06892145',
+        hookInstance: HOOK,
+        rulesVersion: 'sha256:aaaaaaaaaaaaaaaa',
+      });
+      await store.record('trial-matcher', [accepted(CARD_A), overridden(CARD_B), accepted(CARD_C)]);
+      const versions = (await h.feedbackRows()).map((r) => r.rules_version);
+      expect(versions).toHaveLength(3);
+      expect(versions).toEqual(
+        expect.arrayContaining(['sha256:aaaaaaaaaaaaaaaa', 'sha256:bbbbbbbbbbbbbbbb', null]),
+      );
+      const report = await store.report();
+      expect(report.find((r) => r.trialId === 'NCT06892145')?.rulesVersions).toEqual([
+        'sha256:aaaaaaaaaaaaaaaa',
+        'sha256:bbbbbbbbbbbbbbbb',
+      ]);
+      expect(report.find((r) => r.trialId === 'NCT07339332')).not.toHaveProperty('rulesVersions');
+    });
+
+    it('answers a readiness ping (issue 18)', async () => {
+      const store = await open();
+      await expect(store.ping?.()).resolves.toBeUndefined();
+    });
+
     it('stores feedback with the trial of the card and ignores duplicates', async () => {
       const store = await open();
       await store.remember({

@@ -133,6 +133,7 @@ describe('cards and feedback over HTTP', () => {
           serviceId: 'trial-matcher',
           trialId: card.source.topic?.code,
           hookInstance: HOOK_1,
+          rulesVersion: engine.rulesVersion,
         });
       }
       expect(JSON.stringify(cards)).not.toContain('Maria');
@@ -201,6 +202,7 @@ describe('cards and feedback over HTTP', () => {
         accepted: 1,
         overridden: 1,
         overriddenByReason: [{ reason: 'Patient declined', count: 1 }],
+        rulesVersions: [engine.rulesVersion],
       });
       expect(JSON.stringify(await second.report())).not.toContain('Maria');
       await second.close();

@@ -138,6 +138,15 @@ test('an SLE patient with complete prefetch: the same cards, remembered, no FHIR
   const answered = pair.workerLogs.records.find((r) => r.msg === 'patient-view answered');
   expect(answered?.hookInstance).toBe(call.hookInstance);
   expect(answered?.answeredBy).toBe('worker');
+  // Issue 18: cards made on a worker carry the pool's rules version, as the in-process ones do.
+  expect(pool.rulesVersion).toMatch(/^sha256:[0-9a-f]{16}$/);
+  expect(pool.rulesVersion).toBe(localEngine.rulesVersion);
+  const cards = (
+    worker!.body as { cards: { extension?: Record<string, { rulesVersion?: string }> }[] }
+  ).cards;
+  expect(cards.map((c) => c.extension?.['cds-trial-matcher']?.rulesVersion)).toEqual(
+    cards.map(() => pool.rulesVersion),
+  );
 });
 
 test.each([

@@ -4,6 +4,7 @@ import { parseFeedbackRequest, type OfferedReason } from '../../feedback/feedbac
 import type { FeedbackRecordResult, FeedbackStore } from '../../feedback/feedback-store.js';
 import { AppError } from '../../shared/errors.js';
 import { JSON_MEDIA_TYPES } from '../json-body.js';
+import { locals } from '../request-context.js';
 
 /**
  * Largest feedback body (issue 15): 100 entries of a few hundred bytes. The route reads its own
@@ -90,6 +91,7 @@ export function feedbackRouter(deps: FeedbackRouteDeps): Router {
       try {
         const body = parseFeedbackRequest(req.body, deps.offeredReasons);
         if (writes.size >= maxPending) {
+          locals(res).feedbackShed = true;
           res
             .status(503)
             .setHeader('Retry-After', '1')
