@@ -10,7 +10,7 @@ import { toPatientBundle } from '../fhir/patient-bundle.js';
 import { EngineDeadlineError } from '../engine/engine-errors.js';
 import type { PatientDataSource } from '../fhir/patient-data-source.js';
 import { InvalidRequestError, PrefetchUnavailableError } from './errors.js';
-import { resolvePrefetch, type PrefetchKeyReport } from './prefetch.js';
+import { resolvePrefetch, type PrefetchKeyReport, type ResolvedPrefetch } from './prefetch.js';
 import type { PatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
 
@@ -94,19 +94,25 @@ export async function rememberIssuedCards(
   });
 }
 
+/** The record a call is answered from, and how it was read. */
+export interface PatientRecord {
+  readonly prefetch: ResolvedPrefetch;
+  readonly patient: PatientBundle;
+}
+
 /**
- * Answers a patient-view call: prefetch (fetching what is missing), one patient bundle, the
- * eligibility engine, one card per trial the patient may qualify for.
- * {@link https://cds-hooks.hl7.org/2.0/#cds-service-response}
+ * Reads the patient's record for a call: the prefetch the client sent, the rest fetched from its
+ * FHIR server, made into the engine's bundle (only what the engine reads).
+ * @throws as resolvePrefetch; PrefetchUnavailableError when there is no Patient; InvalidRequestError
+ *   when the Patient is not the one in context.
  */
-export async function answerPatientView(
+export async function readPatientRecord(
   service: ServiceDefinition,
   request: PatientViewRequest,
-  deps: PatientViewDeps,
+  deps: Pick<PatientViewDeps, 'engine' | 'fhirServerPolicy' | 'maxResources' | 'dataSource'>,
   scope: CallScope = {},
-): Promise<PatientViewResult> {
-  const started = performance.now();
-  const { signal, deadline, client } = scope;
+): Promise<PatientRecord> {
+  const { signal, client } = scope;
   const policy = deps.fhirServerPolicy;
   const prefetch = await resolvePrefetch(service, request, deps.dataSource, signal, {
     ...(policy !== undefined
@@ -115,7 +121,6 @@ export async function answerPatientView(
     ...(deps.maxResources !== undefined ? { maxResources: deps.maxResources } : {}),
   });
   signal?.throwIfAborted();
-  const prefetched = performance.now();
   const patients = prefetch.resources.filter((r) => r.resourceType === 'Patient');
   if (patients.length === 0)
     throw new PrefetchUnavailableError('the Patient resource could not be obtained', {
@@ -134,7 +139,26 @@ export async function answerPatientView(
       entry: prefetch.resources.map((resource) => ({ resource })),
     },
     deps.engine.reads,
+    { partial: prefetch.partial, fullUrls: prefetch.fullUrls },
   );
+  return { prefetch, patient };
+}
+
+/**
+ * Answers a patient-view call: prefetch (fetching what is missing), one patient bundle, the
+ * eligibility engine, one card per trial the patient may qualify for.
+ * {@link https://cds-hooks.hl7.org/2.0/#cds-service-response}
+ */
+export async function answerPatientView(
+  service: ServiceDefinition,
+  request: PatientViewRequest,
+  deps: PatientViewDeps,
+  scope: CallScope = {},
+): Promise<PatientViewResult> {
+  const started = performance.now();
+  const { signal, deadline } = scope;
+  const { prefetch, patient } = await readPatientRecord(service, request, deps, scope);
+  const prefetched = performance.now();
   // Cards are for trials the patient may qualify for: a trial ruled out needs no checklist.
   const screening = await deps.engine.screen(patient, deps.today(), undefined, {
     stopAtIneligible: true,

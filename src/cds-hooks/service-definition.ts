@@ -52,6 +52,15 @@ export const ServiceDefinitionSchema = z
      * then treated as absent and the affected criteria come out "unknown".
      */
     optionalPrefetch: z.array(z.string()).optional(),
+    /**
+     * Private (not in discovery): keys of earlier versions of this definition (Observations by
+     * category), used as sent when an EHR configured with them still sends them; never fetched.
+     * A key of the current templates is not fetched either when a sent legacy key returns the
+     * same resource type.
+     */
+    legacyPrefetch: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), PrefetchTemplateSchema)
+      .optional(),
   })
   .strict()
   .refine(
@@ -81,13 +90,15 @@ export function loadServiceDefinitions(dir: string): ServiceDefinition[] {
   });
 }
 
-export type DiscoveredService = Omit<ServiceDefinition, 'optionalPrefetch'>;
+export type DiscoveredService = Omit<ServiceDefinition, 'optionalPrefetch' | 'legacyPrefetch'>;
 
 /** The discovery document: the definitions' spec fields, private fields left out. */
 export function discoveryDocument(services: readonly ServiceDefinition[]): {
   services: DiscoveredService[];
 } {
   return {
-    services: services.map(({ optionalPrefetch: _private, ...spec }) => spec),
+    services: services.map(
+      ({ optionalPrefetch: _private, legacyPrefetch: _legacy, ...spec }) => spec,
+    ),
   };
 }

@@ -7,6 +7,7 @@ import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
 import { IndexedPatientSource } from '../cql/indexed-patient-source.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
+import { DefinitionReads } from '../cql/definition-reads.js';
 import { installNormalizedKeyCache } from './normalized-key-cache.js';
 import { installFunctionMemo } from './function-memo.js';
 import { CqlEvaluationError } from '../shared/errors.js';
@@ -195,6 +196,7 @@ export function createEligibilityEngine(
   const patientSource = new IndexedPatientSource();
   // Resources no retrieve can return are left out before indexing (retrieve-scope.ts).
   const scope = RetrieveScope.fromElm(elm, valueSets);
+  const definitionReads = new DefinitionReads(elm);
   const queue = new SerialQueue();
 
   async function evaluate(
@@ -242,7 +244,19 @@ export function createEligibilityEngine(
         let value: unknown;
         const evidence = new Set<string>();
         let failed = false;
-        if (criterion.define !== undefined) {
+        // Types the criterion reads that the record holds only in part: it is not evaluated.
+        const partialRecord =
+          criterion.define === undefined || patient.partial === undefined
+            ? []
+            : [...definitionReads.typesRead(trial.library.name, criterion.define)]
+                .sort()
+                .flatMap((type) => {
+                  const reason = patient.partial?.[type];
+                  return reason === undefined ? [] : [{ type, reason }];
+                });
+        if (partialRecord.length > 0) {
+          value = null;
+        } else if (criterion.define !== undefined) {
           // One criterion that cannot be evaluated (a value the CQL cannot take) is unknown, with
           // the reason flagged; the trial's other criteria and the other trials still answer.
           try {
@@ -273,6 +287,7 @@ export function createEligibilityEngine(
           result,
           evidence: [...evidence].sort(),
           ...(failed ? { evaluationError: true as const } : {}),
+          ...(partialRecord.length > 0 ? { partialRecord } : {}),
         });
         if (result === 'fail') {
           if (criterion.cohort === undefined) open.clear();

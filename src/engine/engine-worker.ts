@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4.js';
 import { loadEligibilityEngine, type EngineOptions } from './load-engine.js';
 import type { PatientScreening } from './screening.js';
+import type { PartialTypes } from '../fhir/partial-record.js';
 import type { Trial } from '../trials/trial.js';
 import {
   answerPrefetchedCall,
@@ -24,6 +25,8 @@ export interface ScreenRequestMessage {
   readonly patientId: string;
   /** JSON of the normalised collection Bundle (PatientBundle.bundle). */
   readonly bundleJson: string;
+  /** PatientBundle.partial: the types read only in part. */
+  readonly partial?: PartialTypes;
   readonly asOf: string;
   readonly trialIds?: readonly string[];
   /** ScreenOptions.stopAtIneligible. */
@@ -102,10 +105,20 @@ try {
       return;
     }
     engine
-      .screen({ patientId: message.patientId, bundle, notes: [] }, message.asOf, message.trialIds, {
-        ...(message.stopAtIneligible === true ? { stopAtIneligible: true } : {}),
-        ...deadline,
-      })
+      .screen(
+        {
+          patientId: message.patientId,
+          bundle,
+          notes: [],
+          ...(message.partial !== undefined ? { partial: message.partial } : {}),
+        },
+        message.asOf,
+        message.trialIds,
+        {
+          ...(message.stopAtIneligible === true ? { stopAtIneligible: true } : {}),
+          ...deadline,
+        },
+      )
       .then(
         (screening) => {
           port.postMessage({ type: 'result', id: message.id, screening });

@@ -8,6 +8,12 @@ import {
   type CountsByType,
 } from './patient-references.js';
 import { isUsableNumber, quantityNumber } from './quantity-values.js';
+import {
+  addPartial,
+  outcomePartialReason,
+  type PartialReason,
+  type PartialTypes,
+} from './partial-record.js';
 
 /** The resource types the eligibility criteria read; everything else is left out of the engine's bundle. */
 export const ENGINE_RESOURCE_TYPES = [
@@ -33,6 +39,19 @@ export interface PatientBundle {
   readonly notes: readonly string[];
   /** Resources about another patient that were left out, by type (issue 15 item 1). */
   readonly foreign?: CountsByType;
+  /**
+   * Resource types read only in part, and why (partial-record.ts): criteria that read them are
+   * unknown, never decided from the part that was read (issue 12).
+   */
+  readonly partial?: PartialTypes;
+}
+
+/** What the reader of the record knows beyond the Bundle itself. */
+export interface PatientBundleOptions {
+  /** Types the reader could not read in full (a search cut, data withheld). */
+  readonly partial?: PartialTypes;
+  /** `fullUrl` -> `Type/id` of resources read from searchsets: absolute references resolve to them. */
+  readonly fullUrls?: ReadonlyMap<string, string>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -151,9 +170,9 @@ function isAlreadyNormal(resource: JsonObject): boolean {
 function resolveMedication(
   resource: JsonObject,
   medications: ReadonlyMap<string, CodeableConcept>,
-): void {
+): boolean {
   const reference = resource.medicationReference as Reference | undefined;
-  if (reference === undefined || resource.medicationCodeableConcept !== undefined) return;
+  if (reference === undefined || resource.medicationCodeableConcept !== undefined) return true;
   let concept: CodeableConcept | undefined;
   if (reference.reference?.startsWith('#') === true && Array.isArray(resource.contained)) {
     const id = reference.reference.slice(1);
@@ -166,9 +185,18 @@ function resolveMedication(
   }
   const text = concept?.text ?? reference.display;
   const resolved: CodeableConcept = { ...(concept ?? {}), ...(text !== undefined ? { text } : {}) };
-  if (resolved.coding === undefined && resolved.text === undefined) return;
+  if (resolved.coding === undefined && resolved.text === undefined) return false;
   resource.medicationCodeableConcept = resolved;
   delete resource.medicationReference;
+  return true;
+}
+
+/** Resource types named in an OperationOutcome's text (Epic: "Client not authorized for Condition ..."). */
+function typesNamed(outcome: JsonObject): string[] {
+  const text = JSON.stringify(outcome.issue ?? []);
+  return ENGINE_RESOURCE_TYPES.filter(
+    (type) => type !== 'Patient' && new RegExp(`\\b${type}\\b`).test(text),
+  );
 }
 
 /**
@@ -182,7 +210,9 @@ function resolveMedication(
 export function toPatientBundle(
   input: unknown,
   reads?: (resource: FhirResource) => boolean,
+  options: PatientBundleOptions = {},
 ): PatientBundle {
+  const partial: Record<string, PartialReason> = { ...options.partial };
   if (!isObject(input) || input.resourceType !== 'Bundle') {
     throw new InvalidPatientDataError('not a FHIR Bundle (resourceType must be "Bundle")');
   }
@@ -211,6 +241,16 @@ export function toPatientBundle(
     const resource = entry.resource;
     if (resource.resourceType === 'OperationOutcome') {
       outcomes++;
+      // A Bundle (a searchset saved whole, an export) that says part of it was withheld: the
+      // types it names, else every type, are partial.
+      const reason = outcomePartialReason(resource as never);
+      if (reason !== undefined) {
+        const named = typesNamed(resource);
+        for (const type of named.length > 0
+          ? named
+          : ENGINE_RESOURCE_TYPES.filter((t) => t !== 'Patient'))
+          addPartial(partial, type, reason);
+      }
       return;
     }
     const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
@@ -236,10 +276,15 @@ export function toPatientBundle(
   }
   // Only the patient's own resources: another patient's never decide a criterion (issue 15 item 1).
   const patient = patients[0] as JsonObject;
-  const patientFullUrl = fullUrlOf.get(patient);
+  // Names the Patient goes by: its entry's fullUrl, and those the reader saw (absolute URLs).
+  const patientRef = `Patient/${patient.id as string}`;
+  const patientFullUrls = [
+    ...(fullUrlOf.get(patient) !== undefined ? [fullUrlOf.get(patient) as string] : []),
+    ...[...(options.fullUrls ?? [])].filter(([, ref]) => ref === patientRef).map(([url]) => url),
+  ];
   const { kept: own, foreign } = keepPatientResources(resources, {
     id: patient.id as string,
-    ...(patientFullUrl !== undefined ? { fullUrls: [patientFullUrl] } : {}),
+    ...(patientFullUrls.length > 0 ? { fullUrls: patientFullUrls } : {}),
   });
   if (totalCount(foreign) > 0)
     notes.push(`resources about another patient were left out (${describeCounts(foreign)})`);
@@ -249,7 +294,7 @@ export function toPatientBundle(
       medications.set(`Medication/${r.id as string}`, r.code);
     }
   }
-  for (const [fullUrl, ref] of byFullUrl) {
+  for (const [fullUrl, ref] of [...byFullUrl, ...(options.fullUrls ?? [])]) {
     const concept = medications.get(ref);
     if (concept !== undefined) medications.set(fullUrl, concept);
   }
@@ -273,7 +318,9 @@ export function toPatientBundle(
       continue;
     }
     const resource = structuredClone(original);
-    resolveMedication(resource, medications);
+    // A drug that cannot be identified is not "no such drug": what it would decide is unknown.
+    if (!resolveMedication(resource, medications))
+      addPartial(partial, resource.resourceType as string, 'unresolved-medication');
     if (rewrite) rewriteReferences(resource, byFullUrl);
     if (resource.resourceType === 'Observation') normaliseObservation(resource, notes);
     if (resource.resourceType === 'MedicationRequest') normaliseDosages(resource.dosageInstruction);
@@ -296,5 +343,6 @@ export function toPatientBundle(
     },
     notes,
     ...(totalCount(foreign) > 0 ? { foreign } : {}),
+    ...(Object.keys(partial).length > 0 ? { partial } : {}),
   };
 }

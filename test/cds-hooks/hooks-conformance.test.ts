@@ -8,6 +8,11 @@ import {
   loadServiceDefinitions,
 } from '../../src/cds-hooks/service-definition.js';
 import { SpecDiscoverySchema } from './spec-schemas.js';
+import { fetchPlan, plannedRetrieves, uncoveredRetrieves } from '../../src/cql/fetch-plan.js';
+import { loadEngineInputs } from '../../src/engine/load-engine.js';
+
+const inputs = loadEngineInputs();
+const retrieves = plannedRetrieves(inputs.elm, inputs.valueSets);
 
 const files = readdirSync(DEFAULT_HOOKS_DIR).filter((f) => f.endsWith('.json'));
 const cqlSources = readdirSync(join(DEFAULT_HOOKS_DIR, '..', 'cql'))
@@ -40,10 +45,35 @@ describe('hooks/*.json', () => {
       }
     });
 
-    it('asks for Observations by category only (Epic rejects an Observation search without one)', () => {
+    it('asks for Observations by code, never by category alone (issue 12: categories are not reliable; Epic needs code or category)', () => {
       const observations = templates.filter((t) => t.startsWith('Observation'));
       expect(observations.length).toBeGreaterThan(0);
-      for (const t of observations) expect(t).toMatch(/[?&]category=[a-z-]+(&|$)/);
+      for (const t of observations) {
+        expect(t).toMatch(/[?&]code=[^&]+/);
+        expect(t).not.toMatch(/[?&]category=/);
+      }
+    });
+
+    it('answers every retrieve of the ELM: each type, and each code of a coded Observation retrieve', () => {
+      expect(uncoveredRetrieves(retrieves, service.prefetch ?? {})).toEqual([]);
+    });
+
+    it('names a retrieve whose code a template leaves out', () => {
+      const prefetch = { ...service.prefetch };
+      const key = Object.keys(prefetch).find((k) => prefetch[k]?.startsWith('Observation?'));
+      prefetch[key as string] = (prefetch[key as string] ?? '').replace(
+        'http://loinc.org|718-7,',
+        '',
+      );
+      expect(uncoveredRetrieves(retrieves, prefetch).join('\n')).toMatch(
+        /Observation retrieve is not covered \(http:\/\/loinc.org\|718-7/,
+      );
+    });
+
+    it('uses the keys the fetch plan derives from the ELM, optional where the plan says so', () => {
+      const plan = fetchPlan(retrieves);
+      expect(service.prefetch).toEqual(Object.fromEntries(plan.map((k) => [k.key, k.template])));
+      expect(service.optionalPrefetch).toEqual(plan.filter((k) => k.optional).map((k) => k.key));
     });
 
     it('asks for MedicationStatement and MedicationRequest, and the Patient', () => {

@@ -119,7 +119,7 @@ describe('POST /cds-services/{id}', () => {
 
     it('fetches only the missing keys, with the access token', async () => {
       const dataSource = new MemoryDataSource();
-      const partial = without(fullPrefetch(), 'conditions', 'observationsLaboratory');
+      const partial = without(fullPrefetch(), 'conditions', 'observations');
       await request(createApp(makeDeps({ dataSource })))
         .post(CALL)
         .send(
@@ -138,7 +138,11 @@ describe('POST /cds-services/{id}', () => {
         .expect(200, { cards: [] });
       expect(dataSource.calls.map((c) => [c.fhirServer, c.query, c.accessToken])).toEqual([
         [FHIR, `Condition?patient=${PATIENT_ID}`, TOKEN],
-        [FHIR, `Observation?patient=${PATIENT_ID}&category=laboratory`, TOKEN],
+        [
+          FHIR,
+          (SERVICE_TEMPLATES.observations ?? '').replace('{{context.patientId}}', PATIENT_ID),
+          TOKEN,
+        ],
       ]);
     });
 
