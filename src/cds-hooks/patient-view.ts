@@ -3,6 +3,7 @@ import { issuedCards, renderCards, type CardOptions } from '../cards/render-card
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import type { PatientScreening } from '../engine/screening.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
+import type { PartialTypes } from '../fhir/partial-record.js';
 import type { FhirServerPolicy } from '../security/fhir-server-policy.js';
 import type { TrustedIssuer } from '../security/trusted-issuers.js';
 import type { CardLedger } from '../feedback/feedback-store.js';
@@ -72,6 +73,8 @@ export interface PatientViewResult {
     readonly notes: number;
     /** Criteria whose CQL failed on this record (unknown on the cards; issue 15 item 5). */
     readonly evaluationErrors: number;
+    /** Resource types read only in part, and why (types and reasons only; issue 12). */
+    readonly partial?: PartialTypes;
     readonly prefetchMs: number;
     readonly screenMs: number;
   };
@@ -188,6 +191,7 @@ export async function answerPatientView(
         (sum, trial) => sum + trial.criteria.filter((c) => c.evaluationError === true).length,
         0,
       ),
+      ...(patient.partial !== undefined ? { partial: patient.partial } : {}),
       prefetchMs: Math.round(prefetched - started),
       screenMs: Math.round(screened - prefetched),
     },

@@ -13,13 +13,6 @@ export type PartialReason = 'too-long' | 'withheld' | 'unresolved-medication';
 /** The resource types read only in part, and why. */
 export type PartialTypes = Readonly<Record<string, PartialReason>>;
 
-/** What a card says for each reason (no patient data). */
-export const PARTIAL_REASON_TEXT: Readonly<Record<PartialReason, string>> = {
-  'too-long': 'the record was too long to read in full',
-  withheld: 'the EHR withheld part of the record',
-  'unresolved-medication': 'a medication on record could not be identified',
-};
-
 /**
  * Whether an OperationOutcome says a search is incomplete (an issue of severity warning, error or
  * fatal), and why: `too-costly` (the service's own cut, or a server's) is a record too long to

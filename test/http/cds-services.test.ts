@@ -117,6 +117,39 @@ describe('POST /cds-services/{id}', () => {
       expect(dataSource.calls).toEqual([]);
     });
 
+    it('logs the types read only in part, without patient data, when a searchset says some was withheld (issue 12)', async () => {
+      const deps = makeDeps();
+      const prefetch = fullPrefetch();
+      prefetch.conditions = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [
+          {
+            resource: {
+              resourceType: 'OperationOutcome',
+              issue: [
+                {
+                  severity: 'warning',
+                  code: 'suppressed',
+                  diagnostics: 'Health Concerns withheld',
+                },
+              ],
+            },
+            search: { mode: 'outcome' },
+          },
+        ],
+      };
+      await request(createApp(deps))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch }))
+        .expect(200, { cards: [] });
+      const warning = deps.logs.records.find((r) =>
+        String(r.msg).startsWith('the record was read only in part'),
+      );
+      expect(warning).toMatchObject({ partial: { Condition: 'withheld' } });
+      expect(deps.logs.lines.join('\n')).not.toContain(PATIENT_ID);
+    });
+
     it('fetches only the missing keys, with the access token', async () => {
       const dataSource = new MemoryDataSource();
       const partial = without(fullPrefetch(), 'conditions', 'observations');

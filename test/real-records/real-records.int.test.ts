@@ -101,5 +101,121 @@ describe('real-world record shapes (issue 12)', () => {
       const run = await screen(record);
       expect(run.service['NCT06892145//negative-pregnancy-test']).toBe('fail');
     });
+
+    it('resolves an absolute medicationReference through the fullUrl of an included Medication', async () => {
+      const publicBase = 'https://ehr.example.org/fhir';
+      const record = baseRecord();
+      const hcq = find(record, 'medicationrequest-23');
+      const concept = hcq.medicationCodeableConcept;
+      delete hcq.medicationCodeableConcept;
+      hcq.medicationReference = { reference: `${publicBase}/Medication/med-hcq` };
+      record.push({ resourceType: 'Medication', id: 'med-hcq', code: concept });
+      const run = await screen(record, { publicBase });
+      expect(run.service['NCT06892145//prior-hydroxychloroquine']).toBe('pass');
+    });
+
+    it('reads a referenced Medication the server did not include (no _include support)', async () => {
+      const record = baseRecord();
+      const hcq = find(record, 'medicationrequest-23');
+      const concept = hcq.medicationCodeableConcept;
+      delete hcq.medicationCodeableConcept;
+      hcq.medicationReference = { reference: 'Medication/med-hcq' };
+      record.push({ resourceType: 'Medication', id: 'med-hcq', code: concept });
+      // A server that refuses _sort is asked again without _sort, _count and _include.
+      const run = await screen(record, { refusesSort: true });
+      expect(run.service['NCT06892145//prior-hydroxychloroquine']).toBe('pass');
+    });
+
+    it('reads an infusion recorded only as a MedicationAdministration (IV rituximab)', async () => {
+      const record = baseRecord();
+      record.push(
+        {
+          resourceType: 'Medication',
+          id: 'med-rtx',
+          code: { coding: [{ system: RXNORM, code: '121191', display: 'rituximab' }] },
+        },
+        {
+          resourceType: 'MedicationAdministration',
+          id: 'rtx-1',
+          status: 'completed',
+          medicationReference: { reference: 'Medication/med-rtx' },
+          subject: SUBJECT,
+          effectiveDateTime: '2025-03-10T10:00:00Z',
+          dosage: { route: { text: 'IV' }, dose: { value: 1000, unit: 'mg' } },
+        },
+      );
+      expect(baseline.service['NCT06513429//prior-biologic']).toBe('fail');
+      const run = await screen(record);
+      expect(run.service['NCT06513429//prior-biologic']).toBe('pass');
+    });
+
+    it('follows HAPI _getpages and Oracle -pageContext links over a long, oldest-first history', async () => {
+      const record = [...baseRecord(), ...oldHemoglobins(230)];
+      for (const paging of ['hapi', 'oracle'] as const) {
+        const run = await screen(record, { paging });
+        expect(run.service['NCT06892145//liver-enzymes']).toBe('pass');
+        expect(run.service['NCT06822881/sle/hemoglobin']).toBe('pass');
+      }
+    });
+
+    it('leaves criteria that read a type unknown when its search is cut at FHIR_MAX_PAGES', async () => {
+      const record = [...baseRecord(), ...oldHemoglobins(230)];
+      const cut = await harness.run(record, {}, { maxPages: 2 });
+      // The CLI reads the whole Bundle: only the service is cut short.
+      expect(cut.service['NCT06822881/sle/hemoglobin']).toBe('unknown');
+      expect(cut.service['NCT06892145//liver-enzymes']).toBe('unknown');
+      expect(cut.cli['NCT06892145//liver-enzymes']).toBe('pass');
+      const hemoglobin = cut.screening.trials
+        .find((t) => t.id === 'NCT06822881')
+        ?.criteria.find((c) => c.id === 'hemoglobin');
+      expect(hemoglobin?.partialRecord).toEqual([{ type: 'Observation', reason: 'too-long' }]);
+      // Criteria that read no Observation are decided as before.
+      expect(cut.service['NCT06892145//prior-hydroxychloroquine']).toBe('pass');
+    });
+
+    it('leaves criteria that read a type unknown when the EHR withheld part of it (Epic OperationOutcome)', async () => {
+      const withheld = {
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'warning',
+            code: 'suppressed',
+            diagnostics:
+              'Client not authorized for Condition - Health Concerns. Results of this sub-type will not be returned.',
+          },
+        ],
+      };
+      const record = [...baseRecord(), withheld];
+      const run = await screen(record, { outcomes: { Condition: withheld } });
+      expect(run.service['NCT06892145//sle-diagnosis']).toBe('unknown');
+      expect(run.service['NCT06822881//no-active-infection']).toBe('unknown');
+      expect(run.service['NCT06892145//liver-enzymes']).toBe('pass');
+    });
+
+    it('decides alike when an information-only OperationOutcome rides along', async () => {
+      const info = {
+        resourceType: 'OperationOutcome',
+        issue: [
+          { severity: 'information', code: 'informational', diagnostics: 'Condition search' },
+        ],
+      };
+      const run = await screen([...baseRecord(), info], { outcomes: { Condition: info } });
+      expect(run.service).toEqual(baseline.service);
+    });
   });
 });
+
+const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+
+/** Hemoglobin results years old, one a week: a long history, read oldest first. */
+function oldHemoglobins(n: number): Json[] {
+  return Array.from({ length: n }, (_, i) => ({
+    resourceType: 'Observation',
+    id: `old-hgb-${i}`,
+    status: 'final',
+    code: { coding: [{ system: 'http://loinc.org', code: '718-7' }] },
+    subject: { reference: `Patient/${PATIENT_ID}` },
+    effectiveDateTime: new Date(Date.UTC(2018, 0, 1) + i * 7 * 86_400_000).toISOString(),
+    valueQuantity: { value: 12, unit: 'g/dL', system: 'http://unitsofmeasure.org', code: 'g/dL' },
+  }));
+}

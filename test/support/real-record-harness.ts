@@ -107,7 +107,15 @@ export function realRecordHarness(): RealRecordHarness {
         JSON.stringify({
           resourceType: 'Bundle',
           type: 'collection',
-          entry: record.map((resource) => ({ resource })),
+          entry: record.map((resource) => ({
+            // A server behind a proxy names its resources by its public base.
+            ...(serverOptions.publicBase !== undefined && typeof resource.id === 'string'
+              ? {
+                  fullUrl: `${serverOptions.publicBase}/${String(resource.resourceType)}/${resource.id}`,
+                }
+              : {}),
+            resource,
+          })),
         }),
       );
       const cli = await screenCli(

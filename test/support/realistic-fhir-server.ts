@@ -23,6 +23,10 @@ export interface RealisticServerOptions {
   readonly outcomes?: Readonly<Record<string, Json>>;
   /** Resource types the server does not support (a search answers 404, as for MedicationStatement on Epic). */
   readonly unsupported?: readonly string[];
+  /** Refuses `_sort` with HTTP 400 (a server without sorting). */
+  readonly refusesSort?: boolean;
+  /** The base the server names itself by in fullUrls (behind a proxy): default, its own. */
+  readonly publicBase?: string;
 }
 
 export interface RealisticFhirServer extends FakeFhirServer {
@@ -141,6 +145,13 @@ export async function startRealisticFhirServer(
       else sendJson(res, 200, found);
       return;
     }
+    if (options.refusesSort === true && q.has('_sort')) {
+      sendJson(res, 400, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'not-supported', diagnostics: '_sort' }],
+      });
+      return;
+    }
     if (type === 'Observation' && !q.has('code') && !q.has('category')) {
       sendJson(res, 400, {
         resourceType: 'OperationOutcome',
@@ -166,8 +177,9 @@ export async function startRealisticFhirServer(
     // No default order: oldest first, as a server scanning its store would answer.
     matches.sort((a, b) => dateOf(a).localeCompare(dateOf(b)));
     if (q.get('_sort') === '-date') matches.reverse();
+    const named = options.publicBase ?? base;
     const entries: Json[] = matches.map((resource) => ({
-      fullUrl: `${base}/${type}/${String(resource.id)}`,
+      fullUrl: `${named}/${type}/${String(resource.id)}`,
       resource,
       search: { mode: 'match' },
     }));
@@ -177,13 +189,13 @@ export async function startRealisticFhirServer(
         matches
           .map((r) => (r.medicationReference as { reference?: string } | undefined)?.reference)
           .filter((ref): ref is string => ref !== undefined && !ref.startsWith('#'))
-          .map((ref) => ref.replace(`${base}/`, '')),
+          .map((ref) => ref.replace(`${named}/`, '')),
       );
       for (const medication of resources.filter(
         (r) => r.resourceType === 'Medication' && wanted.has(`Medication/${String(r.id)}`),
       ))
         entries.push({
-          fullUrl: `${base}/Medication/${String(medication.id)}`,
+          fullUrl: `${named}/Medication/${String(medication.id)}`,
           resource: medication,
           search: { mode: 'include' },
         });
