@@ -99,7 +99,86 @@ function normaliseQuantity(quantity: Quantity | undefined, isDose: boolean): str
   return undefined;
 }
 
+/** A number as a lab writes it in text: "<0.5", ">= 1000 U/L", "12.3 mg/dL". */
+const WRITTEN_NUMBER = /^\s*(<=|>=|<|>|\u2264|\u2265)?\s*(\d+(?:\.\d+)?)\s*([^\s\d<>=:+].*?)?\s*$/;
+const COMPARATORS: Readonly<Record<string, string>> = { '\u2264': '<=', '\u2265': '>=' };
+
+/** The unit of the first Quantity of a reference range, to read a unitless written number by. */
+function rangeUnit(observation: JsonObject): string | undefined {
+  const ranges = Array.isArray(observation.referenceRange)
+    ? (observation.referenceRange as unknown[])
+    : [];
+  for (const range of ranges) {
+    if (!isObject(range)) continue;
+    for (const bound of [range.high, range.low]) {
+      if (!isObject(bound)) continue;
+      const unit = bound.code ?? bound.unit;
+      if (typeof unit === 'string') return unit;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A number written as text (`valueString` "<0.5", ">1000 U/L") made a Quantity with its
+ * comparator, in the unit written after it, else the unit of the lab's reference range, else
+ * none (then only criteria that count without a unit can read it). Words and titres are left as
+ * they are: the CQL reads those (Labs.IsPositive, Labs.Titer).
+ */
+function readWrittenNumber(observation: JsonObject): void {
+  if (typeof observation.valueString !== 'string' || observation.valueQuantity !== undefined)
+    return;
+  const match = WRITTEN_NUMBER.exec(observation.valueString);
+  if (match === null) return;
+  const [, comparator, number, unit] = match;
+  // Text after the number that is no unit ("2 copies seen"): not a number to compare.
+  if (unit !== undefined && toUcum(unit) === undefined) return;
+  const written = unit ?? rangeUnit(observation);
+  observation.valueQuantity = {
+    value: Number(number),
+    ...(comparator !== undefined ? { comparator: COMPARATORS[comparator] ?? comparator } : {}),
+    ...(written !== undefined ? { unit: written } : {}),
+  };
+  delete observation.valueString;
+}
+
+/**
+ * A reference range written only as text ("<=9", "<5.0", "3.5-5.0", ">=60") made low/high in the
+ * result's unit: the lab's own range beats any default table.
+ */
+function readRangeText(observation: JsonObject): void {
+  const ranges = observation.referenceRange;
+  if (!Array.isArray(ranges)) return;
+  const value = observation.valueQuantity;
+  const unit = isObject(value) ? (value.code ?? value.unit) : undefined;
+  const quantity = (n: string): JsonObject => ({
+    value: Number(n),
+    ...(typeof unit === 'string' ? { unit } : {}),
+    ...(isObject(value) && value.system !== undefined ? { system: value.system } : {}),
+    ...(isObject(value) && value.code !== undefined ? { code: value.code } : {}),
+  });
+  for (const range of ranges as unknown[]) {
+    if (!isObject(range) || typeof range.text !== 'string') continue;
+    if (range.low !== undefined || range.high !== undefined) continue;
+    const text = range.text
+      .trim()
+      .replace(/\u2264/g, '<=')
+      .replace(/\u2265/g, '>=');
+    const upper = /^(<=?)\s*(\d+(?:\.\d+)?)\s*\S*$/.exec(text);
+    const lower = /^(>=?)\s*(\d+(?:\.\d+)?)\s*\S*$/.exec(text);
+    const both = /^(\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(\d+(?:\.\d+)?)\s*\S*$/.exec(text);
+    if (upper?.[2] !== undefined) range.high = quantity(upper[2]);
+    else if (lower?.[2] !== undefined) range.low = quantity(lower[2]);
+    else if (both?.[1] !== undefined && both[2] !== undefined) {
+      range.low = quantity(both[1]);
+      range.high = quantity(both[2]);
+    }
+  }
+}
+
 function normaliseObservation(observation: JsonObject, notes: string[]): void {
+  readWrittenNumber(observation);
+  readRangeText(observation);
   const problem = normaliseQuantity(observation.valueQuantity as Quantity | undefined, false);
   if (problem !== undefined) {
     delete observation.valueQuantity;
@@ -149,12 +228,18 @@ function isAlreadyNormal(resource: JsonObject): boolean {
     case 'Observation': {
       const ranges = resource.referenceRange;
       return (
+        typeof resource.valueString !== 'string' &&
         isNormalQuantity(resource.valueQuantity) &&
         (ranges === undefined ||
           (Array.isArray(ranges) &&
             (ranges as unknown[]).every(
               (range) =>
-                isObject(range) && isNormalQuantity(range.low) && isNormalQuantity(range.high),
+                isObject(range) &&
+                (typeof range.text !== 'string' ||
+                  range.low !== undefined ||
+                  range.high !== undefined) &&
+                isNormalQuantity(range.low) &&
+                isNormalQuantity(range.high),
             )))
       );
     }

@@ -203,6 +203,88 @@ describe('real-world record shapes (issue 12)', () => {
       expect(run.service).toEqual(baseline.service);
     });
   });
+
+  describe('values as labs write them', () => {
+    it('reads an ANC in K/uL (no UCUM code) as thousands per microlitre, not kelvin', async () => {
+      const record = baseRecord();
+      find(record, 'observation-4').valueQuantity = { value: 3.4, unit: 'K/uL' };
+      const run = await screen(record);
+      expect(run.service['NCT06822881/sle/anc']).toBe('pass');
+    });
+
+    it('fails "ALT at most 3 x ULN" on ">1000 U/L" (valueQuantity.comparator)', async () => {
+      const record = baseRecord();
+      find(record, 'observation-7').valueQuantity = {
+        value: 1000,
+        comparator: '>',
+        unit: 'U/L',
+        system: 'http://unitsofmeasure.org',
+        code: 'U/L',
+      };
+      const run = await screen(record);
+      expect(run.service['NCT06892145//liver-enzymes']).toBe('fail');
+    });
+
+    it('passes "bilirubin at most 2 x ULN" on a valueString "<0.5 mg/dL"', async () => {
+      const record = baseRecord();
+      const bilirubin = find(record, 'observation-9');
+      delete bilirubin.valueQuantity;
+      bilirubin.valueString = '<0.5 mg/dL';
+      const run = await screen(record);
+      expect(run.service['NCT06892145//bilirubin']).toBe('pass');
+    });
+
+    it('leaves "at most 2 x ULN" unknown on "<5.0" when 5.0 is past the limit', async () => {
+      const record = baseRecord();
+      const bilirubin = find(record, 'observation-9');
+      bilirubin.valueQuantity = { value: 5, comparator: '<', unit: 'mg/dL' };
+      const run = await screen(record);
+      expect(run.service['NCT06892145//bilirubin']).toBe('unknown');
+    });
+
+    it('uses a text-only reference range ("<=9") as the lab\'s ULN', async () => {
+      const record = baseRecord();
+      const alt = find(record, 'observation-7');
+      alt.valueQuantity = { value: 24, unit: 'U/L' };
+      // 24 U/L is 0.6 x the default ULN of 40 but 2.7 x the lab's 9: not at most 2 x ULN.
+      alt.referenceRange = [{ text: '<=9' }];
+      const run = await screen(record);
+      expect(run.service['NCT06822881/sle/liver-enzymes']).toBe('fail');
+      expect(run.service['NCT06892145//liver-enzymes']).toBe('pass');
+    });
+
+    it('reads an ANA titre with its pattern in valueString ("1:320 Homogeneous")', async () => {
+      const record = baseRecord();
+      const ana = find(record, 'observation-17');
+      delete ana.valueCodeableConcept;
+      delete ana.interpretation;
+      ana.valueString = '1:320 Homogeneous';
+      // Without dsDNA, the ANA alone decides.
+      record.splice(record.indexOf(find(record, 'observation-18')), 1);
+      const run = await screen(record);
+      expect(run.service['NCT06892145//autoantibody-positive']).toBe('pass');
+    });
+
+    it('reads a qualitative serum hCG written "NEGATIVE" in valueString (2118-8)', async () => {
+      const record = baseRecord();
+      const hcg = find(record, 'observation-14');
+      delete hcg.valueQuantity;
+      hcg.code = { coding: [{ system: 'http://loinc.org', code: '2118-8' }] };
+      hcg.valueString = 'NEGATIVE';
+      const run = await screen(record);
+      expect(run.service['NCT06892145//negative-pregnancy-test']).toBe('pass');
+    });
+
+    it('reads a coded answer with only a LOINC answer code (LA6576-8 Positive)', async () => {
+      const record = baseRecord();
+      const hcg = find(record, 'observation-14');
+      delete hcg.valueQuantity;
+      hcg.code = { coding: [{ system: 'http://loinc.org', code: '2118-8' }] };
+      hcg.valueCodeableConcept = { coding: [{ system: 'http://loinc.org', code: 'LA6576-8' }] };
+      const run = await screen(record);
+      expect(run.service['NCT06892145//negative-pregnancy-test']).toBe('fail');
+    });
+  });
 });
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
