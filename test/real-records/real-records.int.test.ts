@@ -285,9 +285,86 @@ describe('real-world record shapes (issue 12)', () => {
       expect(run.service['NCT06892145//negative-pregnancy-test']).toBe('fail');
     });
   });
+
+  describe('conditions as EHRs keep them', () => {
+    const pneumonia = (overrides: Json): Json => ({
+      resourceType: 'Condition',
+      id: 'pneumonia',
+      category: [
+        {
+          coding: [
+            {
+              system: 'http://terminology.hl7.org/CodeSystem/condition-category',
+              code: 'encounter-diagnosis',
+            },
+          ],
+        },
+      ],
+      code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'J18.9' }] },
+      subject: SUBJECT,
+      ...overrides,
+    });
+
+    it('does not take an encounter diagnosis of pneumonia two years ago, still "active", for an active infection (Oracle Health)', async () => {
+      const record = [
+        ...baseRecord(),
+        pneumonia({
+          clinicalStatus: {
+            coding: [
+              {
+                system: 'http://terminology.hl7.org/CodeSystem/condition-clinical',
+                code: 'active',
+              },
+            ],
+          },
+          onsetDateTime: '2024-10-02',
+          recordedDate: '2024-10-02',
+        }),
+      ];
+      const run = await screen(record);
+      expect(run.service['NCT06822881//no-active-infection']).toBe('pass');
+    });
+
+    it('takes an encounter diagnosis of pneumonia without clinicalStatus last week for an active infection (US Core)', async () => {
+      const record = [...baseRecord(), pneumonia({ recordedDate: '2026-11-16' })];
+      const run = await screen(record);
+      expect(run.service['NCT06822881//no-active-infection']).toBe('fail');
+    });
+
+    it('leaves the SLE diagnosis to a clinician when SLE is only provisional', async () => {
+      // Lupus nephritis (a confirmed SLE code too) left out: SLE rests on the provisional one.
+      const record = withoutNephritis();
+      find(record, 'condition-2').verificationStatus = {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/condition-ver-status',
+            code: 'provisional',
+          },
+        ],
+      };
+      const run = await screen(record);
+      expect(run.service['NCT06892145//sle-diagnosis']).toBe('unknown');
+      expect(run.service['NCT06822881/sle/sle-6-months']).toBe('unknown');
+    });
+
+    it('does not count SLE with an onset after the screening date as history', async () => {
+      const record = withoutNephritis();
+      const sle = find(record, 'condition-2');
+      sle.onsetDateTime = '2026-12-15';
+      delete sle.recordedDate;
+      const run = await screen(record);
+      expect(run.service['NCT06892145//sle-diagnosis']).toBe('fail');
+    });
+  });
 });
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
+
+function withoutNephritis(): Json[] {
+  const record = baseRecord();
+  record.splice(record.indexOf(find(record, 'condition-3')), 1);
+  return record;
+}
 
 /** Hemoglobin results years old, one a week: a long history, read oldest first. */
 function oldHemoglobins(n: number): Json[] {
