@@ -20,7 +20,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import { createEnginePool } from '../engine/engine-pool.js';
-import { loadEligibilityEngine } from '../engine/load-engine.js';
+import { loadEligibilityEngine, loadFetchPlan } from '../engine/load-engine.js';
 import { describeCounts } from '../fhir/patient-references.js';
 import { fhirServerItems } from '../population/fhir-server-input.js';
 import { fileItems } from '../population/file-inputs.js';
@@ -136,7 +136,11 @@ async function* allItems(
 ): AsyncGenerator<PopulationItem> {
   for (const file of options.files) yield* fileItems(file);
   if (options.server !== undefined)
-    yield* fhirServerItems({ ...options.server, ...(token !== undefined ? { token } : {}) });
+    yield* fhirServerItems({
+      ...options.server,
+      ...(token !== undefined ? { token } : {}),
+      plan: loadFetchPlan(),
+    });
 }
 
 /**

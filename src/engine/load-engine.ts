@@ -8,6 +8,7 @@ import {
   type ValueSetExpansions,
 } from '../cql/value-sets.js';
 import { parseOrThrow, readJsonFile } from '../shared/json-files.js';
+import { fetchPlan, plannedRetrieves, type FetchKey } from '../cql/fetch-plan.js';
 import { checkTrialDefinitions, loadTrials } from '../trials/trial-registry.js';
 import type { Trial } from '../trials/trial.js';
 import { createEligibilityEngine, type EligibilityEngine } from './eligibility-engine.js';
@@ -50,6 +51,16 @@ export function loadEngineInputs(options: EngineOptions = {}): EngineInputs {
     elm.valueSetUrls(),
   );
   return { elm, trials, valueSets };
+}
+
+/**
+ * The fetch plan (fetch-plan.ts) the population reader searches by, from the same ELM and value
+ * sets (with the site's codes) as the engine.
+ * @param options - where the CQL lives and the site code mapping.
+ */
+export function loadFetchPlan(options: EngineOptions = {}): FetchKey[] {
+  const { elm, valueSets } = loadEngineInputs(options);
+  return fetchPlan(plannedRetrieves(elm, valueSets));
 }
 
 /**

@@ -32,14 +32,14 @@ export function outcomePartialReason(outcome: FhirResourceJson): PartialReason |
 }
 
 /** The OperationOutcome a reader puts in a searchset it cut short (read by outcomePartialReason). */
-export function truncationOutcome(limit: string): FhirResourceJson {
+export function truncationOutcome(limit: string, type?: string): FhirResourceJson {
   return {
     resourceType: 'OperationOutcome',
     issue: [
       {
         severity: 'warning',
         code: 'too-costly',
-        diagnostics: `the search was cut at ${limit}; the rest was not read`,
+        diagnostics: `the ${type === undefined ? '' : `${type} `}search was cut at ${limit}; the rest was not read`,
       },
     ],
   };

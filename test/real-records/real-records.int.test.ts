@@ -356,6 +356,34 @@ describe('real-world record shapes (issue 12)', () => {
       expect(run.service['NCT06892145//sle-diagnosis']).toBe('fail');
     });
   });
+
+  describe('screen --fhir-server (the population reader) on the same server', () => {
+    it('reads by the same fetch plan and decides as the service does', async () => {
+      const record = baseRecord();
+      const hcq = find(record, 'medicationrequest-23');
+      const concept = hcq.medicationCodeableConcept;
+      delete hcq.medicationCodeableConcept;
+      hcq.medicationReference = { reference: 'Medication/med-hcq' };
+      record.push({ resourceType: 'Medication', id: 'med-hcq', code: concept });
+      delete find(record, 'observation-14').category;
+      const run = await screen(record);
+      expect(await harness.population(record, { paging: 'oracle' })).toEqual(run.service);
+    });
+
+    it('leaves criteria unknown when the server withheld part of a type', async () => {
+      const withheld = {
+        resourceType: 'OperationOutcome',
+        issue: [
+          { severity: 'warning', code: 'suppressed', diagnostics: 'Health Concerns withheld' },
+        ],
+      };
+      const statuses = await harness.population(baseRecord(), {
+        outcomes: { Condition: withheld },
+      });
+      expect(statuses['NCT06892145//sle-diagnosis']).toBe('unknown');
+      expect(statuses['NCT06892145//liver-enzymes']).toBe('pass');
+    });
+  });
 });
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';

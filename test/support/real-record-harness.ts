@@ -49,6 +49,8 @@ export interface RealRecordHarness {
     server?: RealisticServerOptions,
     limits?: { readonly maxPages?: number; readonly maxResources?: number },
   ): Promise<HarnessRun>;
+  /** Screens the record with `screen --fhir-server` (the population reader) from the same server. */
+  population(record: readonly Json[], server?: RealisticServerOptions): Promise<Statuses>;
 }
 
 function statusesOf(screening: Pick<PatientScreening, 'trials'>): Statuses {
@@ -127,6 +129,20 @@ export function realRecordHarness(): RealRecordHarness {
       const screened = report.patients[0];
       if (screened === undefined) throw new Error('screen printed no patient');
       return { service: statusesOf(screening), cli: statusesOf(screened), screening };
+    },
+
+    async population(record, serverOptions = {}) {
+      const server = await startRealisticFhirServer(serverOptions);
+      servers.push(server);
+      server.load(record);
+      const run = await screenCli(
+        ['--as-of', AS_OF, '--fhir-server', server.base, '--patients', 'gender=female'],
+        inProcessScreenDeps(engine),
+      );
+      if (run.code !== 0) throw new Error(`screen exited ${run.code}: ${run.err}`);
+      const screened = (JSON.parse(run.out) as ScreenReport).patients[0];
+      if (screened === undefined) throw new Error('screen printed no patient');
+      return statusesOf(screened);
     },
   };
 }
