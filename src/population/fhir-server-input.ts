@@ -137,13 +137,13 @@ export async function* fhirServerItems(
    */
   const searchAll = async (query: string, type: string, signal: AbortSignal): Promise<Json[]> => {
     const found: Json[] = [];
-    let cut = false;
-    let withheld = false;
+    // Set from the paging callbacks below.
+    const state = { cut: false, withheld: false };
     const read = async (q: string): Promise<void> => {
-      for await (const bundle of pages(q, signal, () => (cut = true)))
+      for await (const bundle of pages(q, signal, () => (state.cut = true)))
         for (const resource of entryResources(bundle)) {
           if (resource.resourceType !== 'OperationOutcome') found.push(resource);
-          else if (outcomePartialReason(resource as never) !== undefined) withheld = true;
+          else if (outcomePartialReason(resource as never) !== undefined) state.withheld = true;
         }
     };
     try {
@@ -157,8 +157,8 @@ export async function* fhirServerItems(
       found.length = 0;
       await read(plain);
     }
-    if (cut) found.push(truncationOutcome(`${maxPages} pages`, type) as Json);
-    else if (withheld)
+    if (state.cut) found.push(truncationOutcome(`${maxPages} pages`, type));
+    else if (state.withheld)
       found.push({
         resourceType: 'OperationOutcome',
         issue: [

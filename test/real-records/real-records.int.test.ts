@@ -6,7 +6,13 @@
  */
 import { baseRecord, find, PATIENT_ID, type Json } from '../fixtures/real-records/base-record.js';
 import { realRecordHarness, type HarnessRun } from '../support/real-record-harness.js';
-import type { RealisticServerOptions } from '../support/realistic-fhir-server.js';
+import {
+  startRealisticFhirServer,
+  type RealisticServerOptions,
+} from '../support/realistic-fhir-server.js';
+import { fhirServerItems } from '../../src/population/fhir-server-input.js';
+import { loadFetchPlan } from '../../src/engine/load-engine.js';
+import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
 
 const harness = realRecordHarness();
 
@@ -368,6 +374,20 @@ describe('real-world record shapes (issue 12)', () => {
       delete find(record, 'observation-14').category;
       const run = await screen(record);
       expect(await harness.population(record, { paging: 'oracle' })).toEqual(run.service);
+    });
+
+    it('marks a type partial when its search has more pages than the reader reads', async () => {
+      const server = await startRealisticFhirServer();
+      server.load([...baseRecord(), ...oldHemoglobins(150)]);
+      try {
+        const items = fhirServerItems({ baseUrl: server.base, maxPages: 1, plan: loadFetchPlan() });
+        let loaded: unknown;
+        for await (const item of items)
+          if (item.kind === 'record') loaded = await item.load(new AbortController().signal);
+        expect(toPatientBundle(loaded).partial).toEqual({ Observation: 'too-long' });
+      } finally {
+        await server.close();
+      }
     });
 
     it('leaves criteria unknown when the server withheld part of a type', async () => {
