@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { createApp, DEMO_FHIR_PATH } from './app.js';
 import { loadConfig, type Config } from './config.js';
-import { loadServiceDefinitions } from './cds-hooks/service-definition.js';
+import { loadServiceDefinitions, withFetchPlan } from './cds-hooks/service-definition.js';
 import { createDemoFhirServer } from './demo/demo-fhir-server.js';
 import { createEnginePool } from './engine/engine-pool.js';
-import { loadEligibilityEngine } from './engine/load-engine.js';
+import { loadEligibilityEngine, loadRetrievesAndPlan } from './engine/load-engine.js';
 import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import { createLogger, type Logger } from './http/logger.js';
 import { createHttpServer } from './http/server.js';
@@ -27,11 +27,13 @@ function today(): string {
  */
 export async function start(config: Config, logger: Logger): Promise<Server> {
   const started = Date.now();
-  const services = loadServiceDefinitions(config.hooksDir);
   const engineOptions = {
     ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
     siteCodes: config.siteCodes,
   };
+  // Templates that ask for the site's mapped codes too (withFetchPlan).
+  const { retrieves, plan } = loadRetrievesAndPlan(engineOptions);
+  const services = withFetchPlan(loadServiceDefinitions(config.hooksDir), retrieves, plan);
   // Evaluation off the HTTP thread, on every core (issue 7); ENGINE_WORKERS=0 keeps it in-process.
   const pool =
     config.engineWorkers === 0

@@ -6,10 +6,11 @@ import {
   ServiceDefinitionSchema,
   discoveryDocument,
   loadServiceDefinitions,
+  withFetchPlan,
 } from '../../src/cds-hooks/service-definition.js';
 import { SpecDiscoverySchema } from './spec-schemas.js';
 import { fetchPlan, plannedRetrieves, uncoveredRetrieves } from '../../src/cql/fetch-plan.js';
-import { loadEngineInputs } from '../../src/engine/load-engine.js';
+import { loadEngineInputs, loadRetrievesAndPlan } from '../../src/engine/load-engine.js';
 
 const inputs = loadEngineInputs();
 const retrieves = plannedRetrieves(inputs.elm, inputs.valueSets);
@@ -89,6 +90,31 @@ describe('hooks/*.json', () => {
       );
       const fetched = new Set(templates.map((t) => /^[A-Za-z]+/.exec(t)?.[0]));
       for (const type of retrieved) expect(fetched).toContain(type);
+    });
+  });
+
+  describe('withFetchPlan (a site code mapping)', () => {
+    const services = loadServiceDefinitions(DEFAULT_HOOKS_DIR);
+
+    it('keeps the checked-in templates when they answer every retrieve', () => {
+      const { retrieves: own, plan } = loadRetrievesAndPlan();
+      expect(withFetchPlan(services, own, plan)).toEqual(services);
+    });
+
+    it("asks for the site's mapped codes too", () => {
+      const site = loadRetrievesAndPlan({
+        siteCodes: [
+          {
+            from: { system: 'urn:oid:1.2.840.114350.1', code: 'HGB-LOCAL' },
+            to: { system: 'http://loinc.org', code: '718-7' },
+          },
+        ],
+      });
+      const [service] = withFetchPlan(services, site.retrieves, site.plan);
+      expect(Object.values(service?.prefetch ?? {}).join('&')).toContain(
+        'urn:oid:1.2.840.114350.1|HGB-LOCAL',
+      );
+      expect(uncoveredRetrieves(site.retrieves, service?.prefetch ?? {})).toEqual([]);
     });
   });
 
