@@ -1,3 +1,4 @@
+import { UNREADABLE_VALUE_URL } from '../shared/unreadable-value.js';
 import type {
   Bundle,
   CodeableConcept,
@@ -154,7 +155,12 @@ function observationValue(
   if (observation.valueQuantity !== undefined)
     return quantityInUnit(observation.valueQuantity, unit);
   const text = observationText(observation);
-  return text === undefined ? undefined : { shown: text };
+  if (text !== undefined) return { shown: text };
+  // The record builder left out a value it could not read, and said why (issue 12).
+  const unreadable = observation.extension?.find((e) => e.url === UNREADABLE_VALUE_URL);
+  return unreadable?.valueString === undefined
+    ? undefined
+    : { shown: `value unreadable (${unreadable.valueString})` };
 }
 
 function observationText(observation: Observation): string | undefined {

@@ -1,5 +1,6 @@
 import type { Bundle, CodeableConcept, FhirResource, Quantity, Reference } from 'fhir/r4.js';
 import { InvalidPatientDataError } from '../shared/errors.js';
+import { UNREADABLE_VALUE_URL } from '../shared/unreadable-value.js';
 import { isValidUcum, toUcum } from './ucum-units.js';
 import {
   describeCounts,
@@ -183,6 +184,11 @@ function normaliseObservation(observation: JsonObject, notes: string[]): void {
   if (problem !== undefined) {
     delete observation.valueQuantity;
     notes.push(`an Observation value with ${problem} was ignored`);
+    const extensions = Array.isArray(observation.extension) ? observation.extension : [];
+    observation.extension = [
+      ...(extensions as unknown[]),
+      { url: UNREADABLE_VALUE_URL, valueString: problem },
+    ];
   }
   const ranges = observation.referenceRange;
   if (Array.isArray(ranges)) {
