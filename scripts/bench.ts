@@ -97,7 +97,17 @@ function categoryOf(observation: Json): string {
   return code ?? 'laboratory';
 }
 
-/** A patient-view request with every prefetch key filled, as an EHR sends it. */
+/**
+ * A patient-view request with every prefetch key of the measured service filled, as an EHR sends
+ * it: each key answers its template (hooks/trial-matcher.json of the service's checkout): a type's
+ * resources, Observations by category (those without a known one under laboratory) or by code.
+ */
+const TEMPLATES = (
+  JSON.parse(readFileSync(join(SERVICE_DIR, 'hooks', 'trial-matcher.json'), 'utf8')) as {
+    prefetch: Record<string, string>;
+  }
+).prefetch;
+
 function hookRequest(patient: Json, resources: readonly Json[]): Buffer {
   const searchset = (list: readonly Json[]): Json => ({
     resourceType: 'Bundle',
@@ -109,22 +119,33 @@ function hookRequest(patient: Json, resources: readonly Json[]): Buffer {
     })),
   });
   const byType = (type: string): Json[] => resources.filter((r) => r.resourceType === type);
-  const observations = byType('Observation');
-  const obsIn = (category: string): Json[] =>
-    observations.filter((o) => categoryOf(o) === category);
   const known = ['vital-signs', 'survey', 'imaging', 'procedure', 'exam'];
-  const prefetch = {
-    patient,
-    conditions: searchset(byType('Condition')),
-    observationsLaboratory: searchset(observations.filter((o) => !known.includes(categoryOf(o)))),
-    observationsVitalSigns: searchset(obsIn('vital-signs')),
-    observationsSurvey: searchset(obsIn('survey')),
-    observationsImaging: searchset(obsIn('imaging')),
-    observationsProcedure: searchset(obsIn('procedure')),
-    observationsExam: searchset(obsIn('exam')),
-    medicationRequests: searchset(byType('MedicationRequest')),
-    medicationStatements: searchset(byType('MedicationStatement')),
-  };
+  const codes = (resource: Json): string[] =>
+    (
+      ((resource.code as { coding?: { system?: string; code?: string }[] } | undefined)?.coding ??
+        []) as { system?: string; code?: string }[]
+    ).map((c) => `${c.system ?? ''}|${c.code ?? ''}`);
+  const prefetch: Json = {};
+  for (const [key, template] of Object.entries(TEMPLATES)) {
+    if (template.startsWith('Patient/')) {
+      prefetch[key] = patient;
+      continue;
+    }
+    const [path = '', query = ''] = template.split('?', 2);
+    const params = new URLSearchParams(query.replace(/\|/g, '%7C'));
+    let found = byType(path);
+    const category = params.get('category');
+    if (category !== null)
+      found = found.filter((o) =>
+        category === 'laboratory' ? !known.includes(categoryOf(o)) : categoryOf(o) === category,
+      );
+    const code = params.get('code');
+    if (code !== null) {
+      const wanted = new Set(code.split(','));
+      found = found.filter((o) => codes(o).some((c) => wanted.has(c)));
+    }
+    prefetch[key] = searchset(found);
+  }
   return Buffer.from(
     JSON.stringify({
       hook: 'patient-view',
