@@ -404,6 +404,76 @@ describe('real-world record shapes (issue 12)', () => {
       expect(statuses['NCT06892145//liver-enzymes']).toBe('pass');
     });
   });
+
+  describe('medication histories and other shapes', () => {
+    it('reads a dose frequency given only as a GTS timing code (BID)', async () => {
+      const record = baseRecord();
+      const prednisone = find(record, 'medicationrequest-21');
+      prednisone.dosageInstruction = [
+        {
+          timing: {
+            code: {
+              coding: [
+                { system: 'http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation', code: 'BID' },
+              ],
+            },
+          },
+          doseAndRate: [{ doseQuantity: { value: 20, unit: 'mg' } }],
+        },
+      ];
+      const run = await screen(record);
+      // 20 mg twice a day is 40 mg a day: above 30.
+      expect(run.service['NCT06513429//steroid-max-30-mg']).toBe('fail');
+    });
+
+    it('does not count a drug recorded as not given (doNotPerform)', async () => {
+      const record = baseRecord();
+      find(record, 'medicationrequest-23').doNotPerform = true;
+      const run = await screen(record);
+      expect(run.service['NCT06892145//prior-hydroxychloroquine']).toBe('fail');
+    });
+
+    it('counts a patient-reported medication (Oracle Health intent=plan, reportedBoolean)', async () => {
+      const record = baseRecord();
+      const hcq = find(record, 'medicationrequest-23');
+      hcq.intent = 'plan';
+      hcq.reportedBoolean = true;
+      const run = await screen(record);
+      expect(run.service['NCT06892145//prior-hydroxychloroquine']).toBe('pass');
+    });
+
+    it('does not read an SpO2 measured on supplemental oxygen as on room air (US Core pulse oximetry)', async () => {
+      const record = baseRecord();
+      find(record, 'observation-16').component = [
+        {
+          code: { coding: [{ system: 'http://loinc.org', code: '3151-8' }] },
+          valueQuantity: {
+            value: 2,
+            unit: 'L/min',
+            system: 'http://unitsofmeasure.org',
+            code: 'L/min',
+          },
+        },
+      ];
+      const run = await screen(record);
+      expect(run.service['NCT06892145//spo2']).toBe('unknown');
+    });
+
+    it("never decides from another patient's resource in the search (a server ignoring ?patient=)", async () => {
+      const record = baseRecord();
+      record.push({
+        resourceType: 'Condition',
+        id: 'other-tb',
+        clinicalStatus: { coding: [{ code: 'active' }] },
+        code: { coding: [{ system: 'http://hl7.org/fhir/sid/icd-10-cm', code: 'A15.0' }] },
+        subject: { reference: 'Patient/someone-else' },
+        recordedDate: '2026-11-20',
+      });
+      // The realistic server filters by patient; the CLI's Bundle holds the foreign resource.
+      const run = await screen(record);
+      expect(run.service['NCT06822881//no-active-infection']).toBe('pass');
+    });
+  });
 });
 
 const RXNORM = 'http://www.nlm.nih.gov/research/umls/rxnorm';
