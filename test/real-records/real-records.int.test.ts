@@ -337,6 +337,14 @@ describe('real-world record shapes (issue 12)', () => {
       expect(run.service['NCT06822881//no-active-infection']).toBe('fail');
     });
 
+    it('takes SLE without verificationStatus (US Core example) as diagnosed', async () => {
+      const record = withoutNephritis();
+      delete find(record, 'condition-2').verificationStatus;
+      delete find(record, 'condition-2').clinicalStatus;
+      const run = await screen(record);
+      expect(run.service['NCT06892145//sle-diagnosis']).toBe('pass');
+    });
+
     it('leaves the SLE diagnosis to a clinician when SLE is only provisional', async () => {
       // Lupus nephritis (a confirmed SLE code too) left out: SLE rests on the provisional one.
       const record = withoutNephritis();
