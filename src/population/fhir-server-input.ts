@@ -62,6 +62,14 @@ function nextLink(bundle: Json): string | undefined {
   return typeof url === 'string' && url !== '' ? url : undefined;
 }
 
+/** Each entry's fullUrl, by resource: absolute references to it resolve in the record. */
+function rememberFullUrls(bundle: Json, into: WeakMap<Json, string>): void {
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
+  for (const entry of entries)
+    if (isJsonObject(entry) && isJsonObject(entry.resource) && typeof entry.fullUrl === 'string')
+      into.set(entry.resource, entry.fullUrl);
+}
+
 function entryResources(bundle: Json): Json[] {
   const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
   return entries
@@ -135,16 +143,19 @@ export async function* fhirServerItems(
    * withheld, ends with an OperationOutcome naming the type: the record builder marks the type
    * partial (patient-bundle.ts).
    */
+  const fullUrls = new WeakMap<Json, string>();
   const searchAll = async (query: string, type: string, signal: AbortSignal): Promise<Json[]> => {
     const found: Json[] = [];
     // Set from the paging callbacks below.
     const state = { cut: false, withheld: false };
     const read = async (q: string): Promise<void> => {
-      for await (const bundle of pages(q, signal, () => (state.cut = true)))
+      for await (const bundle of pages(q, signal, () => (state.cut = true))) {
+        rememberFullUrls(bundle, fullUrls);
         for (const resource of entryResources(bundle)) {
           if (resource.resourceType !== 'OperationOutcome') found.push(resource);
           else if (outcomePartialReason(resource as never) !== undefined) state.withheld = true;
         }
+      }
     };
     try {
       await read(query);
@@ -213,7 +224,10 @@ export async function* fhirServerItems(
       return {
         resourceType: 'Bundle',
         type: 'collection',
-        entry: resources.map((resource) => ({ resource })),
+        entry: resources.map((resource) => {
+          const fullUrl = fullUrls.get(resource);
+          return fullUrl === undefined ? { resource } : { fullUrl, resource };
+        }),
       };
     },
   });

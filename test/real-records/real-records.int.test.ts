@@ -384,6 +384,18 @@ describe('real-world record shapes (issue 12)', () => {
       expect(await harness.population(record, { paging: 'oracle' })).toEqual(run.service);
     });
 
+    it("resolves an absolute medicationReference through the searchsets' fullUrls", async () => {
+      const publicBase = 'https://ehr.example.org/fhir';
+      const record = baseRecord();
+      const hcq = find(record, 'medicationrequest-23');
+      const concept = hcq.medicationCodeableConcept;
+      delete hcq.medicationCodeableConcept;
+      hcq.medicationReference = { reference: `${publicBase}/Medication/med-hcq` };
+      record.push({ resourceType: 'Medication', id: 'med-hcq', code: concept });
+      const statuses = await harness.population(record, { publicBase });
+      expect(statuses['NCT06892145//prior-hydroxychloroquine']).toBe('pass');
+    });
+
     it('marks a type partial when its search has more pages than the reader reads', async () => {
       const server = await startRealisticFhirServer();
       server.load([...baseRecord(), ...oldHemoglobins(150)]);
