@@ -203,6 +203,7 @@ function describeObservation(observation: Observation, unit: string | undefined)
   const notes = [
     ...(value?.recorded === undefined ? [] : [`recorded as ${value.recorded}`]),
     ...(high === undefined ? [] : [`ULN ${high}`]),
+    ...interpretationFlags(observation),
   ];
   const parts = [
     recordText(name),
@@ -213,6 +214,17 @@ function describeObservation(observation: Observation, unit: string | undefined)
     text: `${parts.join(' ')}${date === undefined ? '' : `, ${date}`}`,
     ...(date === undefined ? {} : { date }),
   };
+}
+
+/** The lab's own flags on a result (H, L, HH, A...): evidence a clinician reads too (issue 12). */
+const FLAGGED = new Set(['H', 'HH', 'HU', 'L', 'LL', 'LU', 'A', 'AA']);
+
+function interpretationFlags(observation: Observation): string[] {
+  const codes = (observation.interpretation ?? [])
+    .flatMap((i) => i.coding ?? [])
+    .map((c) => c.code)
+    .filter((code): code is string => code !== undefined && FLAGGED.has(code));
+  return codes.length === 0 ? [] : [`flagged ${[...new Set(codes)].join(', ')}`];
 }
 
 function describeCondition(condition: Condition): EvidenceLine {

@@ -38,6 +38,26 @@ describe('describeEvidence', () => {
     ]);
   });
 
+  it("shows the lab's abnormal flag with the value (issue 12)", () => {
+    const alt = observation(
+      { system: 'http://loinc.org', code: '1742-6' },
+      { quantity: 130, unit: 'U/L' },
+      { id: 'alt', date: '2026-11-18' },
+    );
+    alt.interpretation = [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation',
+            code: 'H',
+          },
+        ],
+      },
+    ];
+    const line = describeEvidence(['Observation/alt'], indexResources(bundle(patient(), alt)))[0];
+    expect(line).toContain('(flagged H)');
+  });
+
   it('names a value the record builder could not read (issue 12), without quoting it', () => {
     const odd = observation(
       { system: 'http://loinc.org', code: '718-7' },
