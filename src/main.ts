@@ -47,8 +47,8 @@ export async function start(config: Config, logger: Logger): Promise<Server> {
     maxResources: config.fhirMaxResources,
     onTruncated: () => {
       logger.warn(
-        { maxPages: config.fhirMaxPages },
-        'a FHIR search had more pages than FHIR_MAX_PAGES',
+        { maxPages: config.fhirMaxPages, maxResources: config.fhirMaxResources },
+        'a FHIR search was cut at FHIR_MAX_PAGES or FHIR_MAX_RESOURCES: its type is read as partial',
       );
     },
   });
