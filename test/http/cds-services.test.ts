@@ -150,6 +150,31 @@ describe('POST /cds-services/{id}', () => {
       expect(deps.logs.lines.join('\n')).not.toContain(PATIENT_ID);
     });
 
+    it('uses the category keys of earlier definitions when an EHR still sends them, and then does not fetch observations', async () => {
+      const dataSource = new MemoryDataSource();
+      let observations: string[] = [];
+      const engine = fakeEngine((patient, asOf) => {
+        observations = (patient.bundle.entry ?? [])
+          .filter((e) => e.resource?.resourceType === 'Observation')
+          .map((e) => e.resource?.id ?? '');
+        return Promise.resolve({ patientId: patient.patientId, asOf, trials: [] });
+      });
+      const prefetch = without(fullPrefetch(), 'observations');
+      prefetch.observationsLaboratory = searchset({
+        resourceType: 'Observation',
+        id: 'legacy-lab',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '718-7' }] },
+        subject: { reference: `Patient/${PATIENT_ID}` },
+      });
+      await request(createApp(makeDeps({ dataSource, engine })))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch, fhirServer: FHIR }))
+        .expect(200, { cards: [] });
+      expect(dataSource.calls).toEqual([]);
+      expect(observations).toEqual(['legacy-lab']);
+    });
+
     it('fetches only the missing keys, with the access token', async () => {
       const dataSource = new MemoryDataSource();
       const partial = without(fullPrefetch(), 'conditions', 'observations');
