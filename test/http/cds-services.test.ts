@@ -38,6 +38,8 @@ describe('GET /cds-services', () => {
     const doc = SpecDiscoverySchema.parse(res.body);
     expect(doc.services.map((s) => [s.id, s.hook])).toEqual([['trial-matcher', 'patient-view']]);
     expect(JSON.stringify(res.body)).not.toContain('optionalPrefetch');
+    expect(JSON.stringify(res.body)).not.toContain('legacyPrefetch');
+    expect(JSON.stringify(res.body)).not.toContain('observationsLaboratory');
   });
 });
 
