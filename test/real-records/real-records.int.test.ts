@@ -155,6 +155,51 @@ describe('real-world record shapes (issue 12)', () => {
       expect(run.service['NCT06513429//prior-biologic']).toBe('pass');
     });
 
+    it('reads IV cyclophosphamide given only as MedicationAdministration, and a drug only dispensed', async () => {
+      const record = baseRecord();
+      // Mycophenolate and hydroxychloroquine orders left out: only the inpatient and pharmacy records.
+      record.splice(record.indexOf(find(record, 'medicationrequest-22')), 1);
+      record.splice(record.indexOf(find(record, 'medicationrequest-23')), 1);
+      record.push(
+        {
+          resourceType: 'Medication',
+          id: 'med-cyc',
+          code: { coding: [{ system: RXNORM, code: '3002', display: 'cyclophosphamide' }] },
+        },
+        {
+          resourceType: 'MedicationAdministration',
+          id: 'cyc-1',
+          status: 'completed',
+          medicationReference: { reference: 'Medication/med-cyc' },
+          subject: SUBJECT,
+          effectivePeriod: { start: '2025-06-02T09:00:00Z', end: '2025-06-02T11:00:00Z' },
+          dosage: { route: { text: 'IV' }, dose: { value: 750, unit: 'mg' } },
+        },
+        {
+          resourceType: 'MedicationDispense',
+          id: 'hcq-dispense',
+          status: 'completed',
+          medicationCodeableConcept: {
+            coding: [
+              {
+                system: RXNORM,
+                code: '979092',
+                display: 'hydroxychloroquine sulfate 200 MG Oral Tablet',
+              },
+            ],
+            text: 'hydroxychloroquine sulfate 200 MG Oral Tablet',
+          },
+          subject: SUBJECT,
+          whenHandedOver: '2024-01-10T10:00:00Z',
+          quantity: { value: 60 },
+          daysSupply: { value: 30, unit: 'd' },
+        },
+      );
+      const run = await screen(record);
+      expect(run.service['NCT06513429//prior-immunosuppressant']).toBe('pass');
+      expect(run.service['NCT06892145//prior-hydroxychloroquine']).toBe('pass');
+    });
+
     it('follows HAPI _getpages and Oracle -pageContext links over a long, oldest-first history', async () => {
       const record = [...baseRecord(), ...oldHemoglobins(230)];
       for (const paging of ['hapi', 'oracle'] as const) {
