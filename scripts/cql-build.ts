@@ -19,6 +19,9 @@ import {
 } from '@cqframework/cql/cql-to-elm';
 import { SystemModelInfoProvider } from '@cqframework/cql/cql';
 import ucumLhc from '@lhncbc/ucum-lhc';
+import { ElmLibrarySet, type ElmLibrary } from '../src/cql/elm-library-set.js';
+import { fetchPlan, plannedRetrieves, uncoveredRetrieves } from '../src/cql/fetch-plan.js';
+import { ValueSetFileSchema, buildValueSetExpansions } from '../src/cql/value-sets.js';
 
 const { UcumLhcUtils } = ucumLhc;
 
@@ -136,5 +139,50 @@ for (const [name, json] of outputs) {
     console.log(`wrote cql/elm/${name}.json`);
   }
 }
+
+// The prefetch templates of every service are generated from the ELM's retrieves (fetch-plan.ts).
+const hooksDir = resolve(cqlDir, '..', 'hooks');
+const libraries = ElmLibrarySet.of(
+  new Map([...outputs].map(([name, json]) => [name, JSON.parse(json) as ElmLibrary])),
+);
+const valueSets = buildValueSetExpansions(
+  ValueSetFileSchema.parse(JSON.parse(readFileSync(join(cqlDir, 'valuesets.json'), 'utf8'))),
+  [],
+  libraries.valueSetUrls(),
+);
+const retrieves = plannedRetrieves(libraries, valueSets);
+const plan = fetchPlan(retrieves);
+for (const file of existsSync(hooksDir)
+  ? readdirSync(hooksDir).filter((f) => f.endsWith('.json'))
+  : []) {
+  const target = join(hooksDir, file);
+  const current = readFileSync(target, 'utf8');
+  const service = JSON.parse(current) as Record<string, unknown>;
+  const generated: Record<string, unknown> = {};
+  // Keys in the file's order: prefetch, usageRequirements, optionalPrefetch where they were.
+  for (const [key, value] of Object.entries(service)) {
+    if (key === 'prefetch')
+      generated.prefetch = Object.fromEntries(plan.map((k) => [k.key, k.template]));
+    else if (key === 'optionalPrefetch')
+      generated.optionalPrefetch = plan.filter((k) => k.optional).map((k) => k.key);
+    else generated[key] = value;
+  }
+  const uncovered = uncoveredRetrieves(
+    retrieves,
+    (generated.prefetch ?? {}) as Record<string, string>,
+  );
+  for (const problem of uncovered) console.error(`hooks/${file}: ${problem}`);
+  if (uncovered.length > 0) stale++;
+  const json = `${JSON.stringify(generated, null, 2)}\n`;
+  if (json === current) continue;
+  if (checkOnly) {
+    console.error(`hooks/${file}: the prefetch templates are stale: run npm run cql:build`);
+    stale++;
+  } else {
+    writeFileSync(target, json);
+    console.log(`wrote the prefetch templates of hooks/${file}`);
+  }
+}
+
 if (stale > 0) process.exit(1);
 console.log(`${String(outputs.size)} CQL libraries translated without errors.`);

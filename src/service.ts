@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import express from 'express';
 import { createApp, DEMO_FHIR_PATH, metricsHandler } from './app.js';
 import type { Config } from './config.js';
-import { loadServiceDefinitions } from './cds-hooks/service-definition.js';
+import { loadServiceDefinitions, withFetchPlan } from './cds-hooks/service-definition.js';
 import { createDemoFhirServer } from './demo/demo-fhir-server.js';
 import { createEnginePool, type EnginePool } from './engine/engine-pool.js';
-import { loadEligibilityEngine } from './engine/load-engine.js';
+import { loadEligibilityEngine, loadRetrievesAndPlan } from './engine/load-engine.js';
 import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import type { Logger } from './http/logger.js';
 import { createMetrics, type ServiceMetrics } from './http/metrics.js';
@@ -114,11 +114,13 @@ export async function startService(
   let pool: EnginePool | undefined;
   let stores: OpenedStores | undefined;
   const build = async (): Promise<void> => {
-    const services = loadServiceDefinitions(config.hooksDir);
     const engineOptions = {
       ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
       siteCodes: config.siteCodes,
     };
+    // Templates that ask for the site's mapped codes too (withFetchPlan).
+    const { retrieves, plan } = loadRetrievesAndPlan(engineOptions);
+    const services = withFetchPlan(loadServiceDefinitions(config.hooksDir), retrieves, plan);
     // Evaluation off the HTTP thread, on every core (issue 7); ENGINE_WORKERS=0 keeps it in-process.
     pool =
       config.engineWorkers === 0
@@ -136,8 +138,8 @@ export async function startService(
       maxResources: config.fhirMaxResources,
       onTruncated: () => {
         logger.warn(
-          { maxPages: config.fhirMaxPages },
-          'a FHIR search had more pages than FHIR_MAX_PAGES',
+          { maxPages: config.fhirMaxPages, maxResources: config.fhirMaxResources },
+          'a FHIR search was cut at FHIR_MAX_PAGES or FHIR_MAX_RESOURCES: its type is read as partial',
         );
       },
       onRead: metrics.fhirRead,

@@ -1,3 +1,4 @@
+import { UNREADABLE_VALUE_URL } from '../shared/unreadable-value.js';
 import type {
   Bundle,
   CodeableConcept,
@@ -154,7 +155,12 @@ function observationValue(
   if (observation.valueQuantity !== undefined)
     return quantityInUnit(observation.valueQuantity, unit);
   const text = observationText(observation);
-  return text === undefined ? undefined : { shown: text };
+  if (text !== undefined) return { shown: text };
+  // The record builder left out a value it could not read, and said why (issue 12).
+  const unreadable = observation.extension?.find((e) => e.url === UNREADABLE_VALUE_URL);
+  return unreadable?.valueString === undefined
+    ? undefined
+    : { shown: `value unreadable (${unreadable.valueString})` };
 }
 
 function observationText(observation: Observation): string | undefined {
@@ -197,6 +203,7 @@ function describeObservation(observation: Observation, unit: string | undefined)
   const notes = [
     ...(value?.recorded === undefined ? [] : [`recorded as ${value.recorded}`]),
     ...(high === undefined ? [] : [`ULN ${high}`]),
+    ...interpretationFlags(observation),
   ];
   const parts = [
     recordText(name),
@@ -207,6 +214,17 @@ function describeObservation(observation: Observation, unit: string | undefined)
     text: `${parts.join(' ')}${date === undefined ? '' : `, ${date}`}`,
     ...(date === undefined ? {} : { date }),
   };
+}
+
+/** The lab's own flags on a result (H, L, HH, A...): evidence a clinician reads too (issue 12). */
+const FLAGGED = new Set(['H', 'HH', 'HU', 'L', 'LL', 'LU', 'A', 'AA']);
+
+function interpretationFlags(observation: Observation): string[] {
+  const codes = (observation.interpretation ?? [])
+    .flatMap((i) => i.coding ?? [])
+    .map((c) => c.code)
+    .filter((code): code is string => code !== undefined && FLAGGED.has(code));
+  return codes.length === 0 ? [] : [`flagged ${[...new Set(codes)].join(', ')}`];
 }
 
 function describeCondition(condition: Condition): EvidenceLine {

@@ -316,6 +316,7 @@ function renderDetail(
         const onFile = evidenceFor(c, 2);
         return [
           `- ${criterionLabel(c, findCriterion(trial, c))}`,
+          ...partialRecordLines(c),
           ...(onFile.length === 0 ? [] : [`  - on file: ${onFile.join('; ')}`]),
           ...(resolve === undefined ? [] : [`  - needs: ${escapeMarkdown(resolve)}`]),
         ];
@@ -586,3 +587,24 @@ export function issuedCards(cards: readonly Card[]): IssuedCard[] {
 
 /** The configurable part of CardContext (from the service configuration). */
 export type CardOptions = Pick<CardContext, 'showNotRecruiting' | 'smartLink'>;
+
+/**
+ * Why a criterion could not be decided from the record (issue 12): the types read only in part,
+ * with the reason ("the record was too long to read in full: Observation").
+ */
+const PARTIAL_REASON_TEXT: Readonly<
+  Record<NonNullable<CriterionResult['partialRecord']>[number]['reason'], string>
+> = {
+  'too-long': 'the record was too long to read in full',
+  withheld: 'the EHR withheld part of the record',
+  'unresolved-medication': 'a medication on record could not be identified',
+};
+
+function partialRecordLines(criterion: CriterionResult): string[] {
+  const byReason = new Map<string, string[]>();
+  for (const { type, reason } of criterion.partialRecord ?? []) {
+    const text = PARTIAL_REASON_TEXT[reason];
+    byReason.set(text, [...(byReason.get(text) ?? []), type]);
+  }
+  return [...byReason].map(([text, types]) => `  - not decided: ${text} (${types.join(', ')})`);
+}

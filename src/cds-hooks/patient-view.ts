@@ -3,6 +3,7 @@ import { issuedCards, renderCards, type CardOptions } from '../cards/render-card
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import type { PatientScreening } from '../engine/screening.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
+import type { PartialTypes } from '../fhir/partial-record.js';
 import type { FhirServerPolicy } from '../security/fhir-server-policy.js';
 import type { TrustedIssuer } from '../security/trusted-issuers.js';
 import type { CardLedger } from '../feedback/feedback-store.js';
@@ -10,7 +11,7 @@ import { toPatientBundle } from '../fhir/patient-bundle.js';
 import { EngineDeadlineError } from '../engine/engine-errors.js';
 import type { PatientDataSource } from '../fhir/patient-data-source.js';
 import { InvalidRequestError, PrefetchUnavailableError } from './errors.js';
-import { resolvePrefetch, type PrefetchKeyReport } from './prefetch.js';
+import { resolvePrefetch, type PrefetchKeyReport, type ResolvedPrefetch } from './prefetch.js';
 import type { PatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
 
@@ -73,6 +74,8 @@ export interface PatientViewResult {
     readonly notes: number;
     /** Criteria whose CQL failed on this record (unknown on the cards; issue 15 item 5). */
     readonly evaluationErrors: number;
+    /** Resource types read only in part, and why (types and reasons only; issue 12). */
+    readonly partial?: PartialTypes;
     readonly prefetchMs: number;
     readonly screenMs: number;
   };
@@ -95,19 +98,25 @@ export async function rememberIssuedCards(
   });
 }
 
+/** The record a call is answered from, and how it was read. */
+export interface PatientRecord {
+  readonly prefetch: ResolvedPrefetch;
+  readonly patient: PatientBundle;
+}
+
 /**
- * Answers a patient-view call: prefetch (fetching what is missing), one patient bundle, the
- * eligibility engine, one card per trial the patient may qualify for.
- * {@link https://cds-hooks.hl7.org/2.0/#cds-service-response}
+ * Reads the patient's record for a call: the prefetch the client sent, the rest fetched from its
+ * FHIR server, made into the engine's bundle (only what the engine reads).
+ * @throws as resolvePrefetch; PrefetchUnavailableError when there is no Patient; InvalidRequestError
+ *   when the Patient is not the one in context.
  */
-export async function answerPatientView(
+export async function readPatientRecord(
   service: ServiceDefinition,
   request: PatientViewRequest,
-  deps: PatientViewDeps,
+  deps: Pick<PatientViewDeps, 'engine' | 'fhirServerPolicy' | 'maxResources' | 'dataSource'>,
   scope: CallScope = {},
-): Promise<PatientViewResult> {
-  const started = performance.now();
-  const { signal, deadline, client } = scope;
+): Promise<PatientRecord> {
+  const { signal, client } = scope;
   const policy = deps.fhirServerPolicy;
   const prefetch = await resolvePrefetch(service, request, deps.dataSource, signal, {
     ...(policy !== undefined
@@ -116,7 +125,6 @@ export async function answerPatientView(
     ...(deps.maxResources !== undefined ? { maxResources: deps.maxResources } : {}),
   });
   signal?.throwIfAborted();
-  const prefetched = performance.now();
   const patients = prefetch.resources.filter((r) => r.resourceType === 'Patient');
   if (patients.length === 0)
     throw new PrefetchUnavailableError('the Patient resource could not be obtained', {
@@ -135,7 +143,26 @@ export async function answerPatientView(
       entry: prefetch.resources.map((resource) => ({ resource })),
     },
     deps.engine.reads,
+    { partial: prefetch.partial, fullUrls: prefetch.fullUrls },
   );
+  return { prefetch, patient };
+}
+
+/**
+ * Answers a patient-view call: prefetch (fetching what is missing), one patient bundle, the
+ * eligibility engine, one card per trial the patient may qualify for.
+ * {@link https://cds-hooks.hl7.org/2.0/#cds-service-response}
+ */
+export async function answerPatientView(
+  service: ServiceDefinition,
+  request: PatientViewRequest,
+  deps: PatientViewDeps,
+  scope: CallScope = {},
+): Promise<PatientViewResult> {
+  const started = performance.now();
+  const { signal, deadline } = scope;
+  const { prefetch, patient } = await readPatientRecord(service, request, deps, scope);
+  const prefetched = performance.now();
   // Cards are for trials the patient may qualify for: a trial ruled out needs no checklist.
   const screening = await deps.engine.screen(patient, deps.today(), undefined, {
     stopAtIneligible: true,
@@ -166,6 +193,7 @@ export async function answerPatientView(
         (sum, trial) => sum + trial.criteria.filter((c) => c.evaluationError === true).length,
         0,
       ),
+      ...(patient.partial !== undefined ? { partial: patient.partial } : {}),
       prefetchMs: Math.round(prefetched - started),
       screenMs: Math.round(screened - prefetched),
     },

@@ -9,6 +9,7 @@ import {
   totalCount,
   type CountsByType,
 } from '../fhir/patient-references.js';
+import { addPartial, outcomePartialReason, type PartialReason } from '../fhir/partial-record.js';
 import { FhirUnavailableError, InvalidRequestError, PrefetchUnavailableError } from './errors.js';
 import type { PatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
@@ -32,6 +33,11 @@ export interface PrefetchKeyReport {
   readonly foreign?: CountsByType;
   /** Resources of a type the key's query cannot answer, left out, by type. */
   readonly unexpected?: CountsByType;
+  /**
+   * The key holds part of what it asks for (issue 12): the search was cut at a limit, or the
+   * server said (an OperationOutcome of severity warning or error) that it withheld some.
+   */
+  readonly partial?: PartialReason;
 }
 
 /** What the caller may fetch, and how much. */
@@ -46,7 +52,16 @@ export interface ResolvedPrefetch {
   /** Every resource found, in template order, duplicates removed (same type and id). */
   readonly resources: readonly FhirResourceJson[];
   readonly report: readonly PrefetchKeyReport[];
+  /** The resource types read only in part, and why (criteria reading them are unknown). */
+  readonly partial: Readonly<Record<string, PartialReason>>;
+  /** `fullUrl` -> `Type/id` of the resources read from searchsets (absolute references). */
+  readonly fullUrls: ReadonlyMap<string, string>;
 }
+
+/** Referenced Medications read one by one from the server, at most this many per call ... */
+const MAX_MEDICATION_READS = 50;
+/** ... and this many at a time. */
+const MEDICATION_READ_CONCURRENCY = 4;
 
 /**
  * Fills a template's tokens from the context.
@@ -118,6 +133,9 @@ interface Unpacked {
   readonly outcomes: number;
   readonly foreign: CountsByType;
   readonly unexpected: CountsByType;
+  readonly partial?: PartialReason;
+  /** fullUrl -> Type/id of the entries kept. */
+  readonly fullUrls: [string, string][];
 }
 
 /**
@@ -146,13 +164,21 @@ function unpack(
     }
     return true;
   };
+  const fullUrls: [string, string][] = [];
+  let partial: PartialReason | undefined;
   const result = (resources: FhirResourceJson[], outcomes: number): Unpacked => ({
     resources,
     outcomes,
     foreign,
     unexpected,
+    fullUrls,
+    ...(partial !== undefined ? { partial } : {}),
   });
-  if (value.resourceType === 'OperationOutcome') return result([], 1);
+  if (value.resourceType === 'OperationOutcome') {
+    // The key's data could not be had at all: what it asks for is not known.
+    partial = outcomePartialReason(value);
+    return result([], 1);
+  }
   if (value.resourceType !== 'Bundle') {
     if (value.resourceType === 'Patient' && (types === undefined || types.has('Patient')))
       return result([value], 0);
@@ -172,8 +198,16 @@ function unpack(
       throw new InvalidRequestError(`prefetch.${key}: entry ${index} has no resource`, {
         expression: [`prefetch.${key}.entry[${index}]`],
       });
-    if (resource.resourceType === 'OperationOutcome') outcomes++;
-    else if (keep(resource)) resources.push(resource);
+    if (resource.resourceType === 'OperationOutcome') {
+      outcomes++;
+      const reason = outcomePartialReason(resource);
+      if (reason !== undefined && partial !== 'too-long') partial = reason;
+    } else if (keep(resource)) {
+      resources.push(resource);
+      const fullUrl = (entry as { fullUrl?: unknown }).fullUrl;
+      if (typeof fullUrl === 'string' && typeof resource.id === 'string')
+        fullUrls.push([fullUrl, `${resource.resourceType}/${resource.id}`]);
+    }
   });
   return result(resources, outcomes);
 }
@@ -191,6 +225,7 @@ function keyReport(
     outcomes: unpacked.outcomes,
     ...(totalCount(unpacked.foreign) > 0 ? { foreign: unpacked.foreign } : {}),
     ...(totalCount(unpacked.unexpected) > 0 ? { unexpected: unpacked.unexpected } : {}),
+    ...(unpacked.partial !== undefined ? { partial: unpacked.partial } : {}),
   };
 }
 
@@ -215,16 +250,25 @@ export async function resolvePrefetch(
   limits: PrefetchLimits = {},
 ): Promise<ResolvedPrefetch> {
   const templates = Object.entries(service.prefetch ?? {});
-  const typesOf = new Map(
-    templates.map(([key, template]) => [key, templateResourceTypes(template)]),
+  // Keys of earlier definitions, used when an EHR still sends them (never fetched).
+  const legacy = Object.entries(service.legacyPrefetch ?? {}).filter(([key]) =>
+    Object.hasOwn(request.prefetch, key),
   );
+  const typesOf = new Map(
+    [...templates, ...legacy].map(([key, template]) => [key, templateResourceTypes(template)]),
+  );
+  /** The type a key's query returns (its first type). */
+  const returnedType = (key: string): string | undefined =>
+    [...(typesOf.get(key) ?? [])].find((t) => t !== 'OperationOutcome');
+  const legacyTypes = new Set(legacy.map(([key]) => returnedType(key)));
   const patientId = request.context.patientId;
   const optional = new Set(service.optionalPrefetch ?? []);
   const given: [string, unknown][] = [];
   const missing: [string, string][] = [];
-  for (const [key, template] of templates) {
+  for (const [key, template] of [...templates, ...legacy]) {
     const value = Object.hasOwn(request.prefetch, key) ? request.prefetch[key] : undefined;
     if (value === undefined) {
+      if (legacyTypes.has(returnedType(key))) continue;
       const query = fillTemplate(template, request);
       // A token without a value (say, no encounter) makes the key inapplicable, not missing.
       if (query !== undefined) missing.push([key, query]);
@@ -238,25 +282,27 @@ export async function resolvePrefetch(
       { expression: missing.map(([k]) => `prefetch.${k}`) },
     );
   }
-  // The SSRF guard: nothing leaves for a server the caller may not name.
-  if (
-    missing.length > 0 &&
+  const mayRead =
     request.fhirServer !== undefined &&
-    limits.allowFhirServer !== undefined &&
-    !limits.allowFhirServer(request.fhirServer)
-  ) {
+    (limits.allowFhirServer === undefined || limits.allowFhirServer(request.fhirServer));
+  // The SSRF guard: nothing leaves for a server the caller may not name.
+  if (missing.length > 0 && !mayRead) {
     throw new PrefetchUnavailableError(
       `prefetch keys ${missing.map(([k]) => k).join(', ')} are missing and fhirServer is not a server this service may call`,
       { expression: ['fhirServer'] },
     );
   }
 
-  const reports = new Map<string, { report: PrefetchKeyReport; resources: FhirResourceJson[] }>();
+  const reports = new Map<
+    string,
+    { report: PrefetchKeyReport; resources: FhirResourceJson[]; fullUrls: [string, string][] }
+  >();
   for (const [key, value] of given) {
     if (value === null) {
       reports.set(key, {
         report: { key, source: 'none', resources: 0, outcomes: 0 },
         resources: [],
+        fullUrls: [],
       });
       continue;
     }
@@ -268,21 +314,23 @@ export async function resolvePrefetch(
     reports.set(key, {
       report: keyReport(key, 'prefetch', unpacked),
       resources: unpacked.resources,
+      fullUrls: unpacked.fullUrls,
     });
   }
 
   const fhirServer = request.fhirServer;
   const accessToken = request.fhirAuthorization?.access_token;
+  const read = (query: string): Promise<FhirResourceJson> =>
+    dataSource.fetch({
+      fhirServer: fhirServer as string,
+      query,
+      ...(accessToken !== undefined ? { accessToken } : {}),
+      ...(signal !== undefined ? { signal } : {}),
+    });
   const fetched = await Promise.all(
     missing.map(async ([key, query]) => {
       try {
-        const value = await dataSource.fetch({
-          fhirServer: fhirServer as string,
-          query,
-          ...(accessToken !== undefined ? { accessToken } : {}),
-          ...(signal !== undefined ? { signal } : {}),
-        });
-        return { key, value };
+        return { key, value: await read(query) };
       } catch (error) {
         if (error instanceof FhirUnavailableError && optional.has(key))
           return { key, value: undefined };
@@ -300,6 +348,7 @@ export async function resolvePrefetch(
       reports.set(key, {
         report: { key, source: 'fetched', resources: 0, outcomes: 0, failed: true },
         resources: [],
+        fullUrls: [],
       });
       continue;
     }
@@ -307,32 +356,85 @@ export async function resolvePrefetch(
     reports.set(key, {
       report: keyReport(key, 'fetched', unpacked),
       resources: unpacked.resources,
+      fullUrls: unpacked.fullUrls,
     });
   }
 
   const seen = new Set<string>();
   const resources: FhirResourceJson[] = [];
   const report: PrefetchKeyReport[] = [];
-  for (const [key] of templates) {
+  const partial: Record<string, PartialReason> = {};
+  const fullUrls = new Map<string, string>();
+  const add = (resource: FhirResourceJson): void => {
+    const id = typeof resource.id === 'string' ? resource.id : undefined;
+    const identity = id === undefined ? undefined : `${resource.resourceType}/${id}`;
+    if (identity !== undefined) {
+      if (seen.has(identity)) return;
+      seen.add(identity);
+    }
+    resources.push(resource);
+  };
+  for (const [key] of [...templates, ...legacy]) {
     const item = reports.get(key);
     if (item === undefined) continue;
     report.push(item.report);
-    for (const resource of item.resources) {
-      const id = typeof resource.id === 'string' ? resource.id : undefined;
-      const identity = id === undefined ? undefined : `${resource.resourceType}/${id}`;
-      if (identity !== undefined) {
-        if (seen.has(identity)) continue;
-        seen.add(identity);
+    const type = returnedType(key);
+    if (item.report.partial !== undefined && type !== undefined)
+      addPartial(partial, type, item.report.partial);
+    for (const [fullUrl, ref] of item.fullUrls) fullUrls.set(fullUrl, ref);
+    for (const resource of item.resources) add(resource);
+  }
+
+  // Medications referenced but not included: read from the same server (same token, bounded).
+  if (mayRead) {
+    const wanted = missingMedications(resources, seen, fullUrls, fhirServer as string);
+    const reads = wanted.slice(0, MAX_MEDICATION_READS);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < reads.length) {
+        const ref = reads[next++] as string;
+        try {
+          const medication = await read(ref);
+          if (medication.resourceType === 'Medication') add(medication);
+        } catch (error) {
+          // Unread, the drug stays unresolved: the criteria that need it are unknown.
+          if (!(error instanceof FhirUnavailableError)) throw error;
+        }
       }
-      resources.push(resource);
-    }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(MEDICATION_READ_CONCURRENCY, reads.length) }, worker),
+    );
   }
   if (limits.maxResources !== undefined && resources.length > limits.maxResources)
     throw new PrefetchUnavailableError(
       `the patient record has more than ${limits.maxResources} resources (FHIR_MAX_RESOURCES)`,
       { expression: ['prefetch'] },
     );
-  return { resources, report };
+  return { resources, report, partial, fullUrls };
+}
+
+/**
+ * `Medication/id` of every Medication a resource references (relative, or absolute under the
+ * FHIR server) that the record does not hold.
+ */
+function missingMedications(
+  resources: readonly FhirResourceJson[],
+  held: ReadonlySet<string>,
+  fullUrls: ReadonlyMap<string, string>,
+  fhirServer: string,
+): string[] {
+  const base = fhirServer.replace(/\/+$/, '');
+  const wanted = new Set<string>();
+  for (const resource of resources) {
+    const ref = (resource.medicationReference as { reference?: unknown } | undefined)?.reference;
+    if (typeof ref !== 'string' || ref.startsWith('#')) continue;
+    const relative =
+      fullUrls.get(ref) ?? (ref.startsWith(`${base}/`) ? ref.slice(base.length + 1) : ref);
+    if (/^Medication\/[A-Za-z0-9\-.]{1,64}$/.test(relative) && !held.has(relative))
+      wanted.add(relative);
+  }
+  return [...wanted];
 }
 
 /**

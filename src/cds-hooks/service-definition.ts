@@ -2,6 +2,7 @@ import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { ConfigurationError } from '../shared/errors.js';
 import { listJsonFiles, parseOrThrow, readJsonFile } from '../shared/json-files.js';
+import { uncoveredRetrieves, type FetchKey, type PlannedRetrieve } from '../cql/fetch-plan.js';
 
 /**
  * A CDS service as defined in `hooks/<id>.json`: the discovery fields of CDS Hooks 2.0.1.
@@ -52,6 +53,15 @@ export const ServiceDefinitionSchema = z
      * then treated as absent and the affected criteria come out "unknown".
      */
     optionalPrefetch: z.array(z.string()).optional(),
+    /**
+     * Private (not in discovery): keys of earlier versions of this definition (Observations by
+     * category), used as sent when an EHR configured with them still sends them; never fetched.
+     * A key of the current templates is not fetched either when a sent legacy key returns the
+     * same resource type.
+     */
+    legacyPrefetch: z
+      .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/), PrefetchTemplateSchema)
+      .optional(),
   })
   .strict()
   .refine(
@@ -81,13 +91,40 @@ export function loadServiceDefinitions(dir: string): ServiceDefinition[] {
   });
 }
 
-export type DiscoveredService = Omit<ServiceDefinition, 'optionalPrefetch'>;
+export type DiscoveredService = Omit<ServiceDefinition, 'optionalPrefetch' | 'legacyPrefetch'>;
 
 /** The discovery document: the definitions' spec fields, private fields left out. */
 export function discoveryDocument(services: readonly ServiceDefinition[]): {
   services: DiscoveredService[];
 } {
   return {
-    services: services.map(({ optionalPrefetch: _private, ...spec }) => spec),
+    services: services.map(
+      ({ optionalPrefetch: _private, legacyPrefetch: _legacy, ...spec }) => spec,
+    ),
   };
+}
+
+/**
+ * The services with prefetch templates that answer every retrieve of the engine as this site runs
+ * it: a site's code mapping (SITE_CODE_MAP) adds local codes to the value sets, which the
+ * checked-in templates (generated without them) do not ask for. A service whose templates miss
+ * any retrieve gets the fetch plan's templates; discovery then advertises them.
+ * @param services - as loaded from hooks/.
+ * @param retrieves - the engine's retrieves, with the site's codes (plannedRetrieves).
+ * @param plan - the fetch plan from them (fetchPlan).
+ */
+export function withFetchPlan(
+  services: readonly ServiceDefinition[],
+  retrieves: readonly PlannedRetrieve[],
+  plan: readonly FetchKey[],
+): ServiceDefinition[] {
+  return services.map((service) =>
+    uncoveredRetrieves(retrieves, service.prefetch ?? {}).length === 0
+      ? service
+      : {
+          ...service,
+          prefetch: Object.fromEntries(plan.map((k) => [k.key, k.template])),
+          optionalPrefetch: plan.filter((k) => k.optional).map((k) => k.key),
+        },
+  );
 }

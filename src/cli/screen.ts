@@ -21,7 +21,7 @@ import { loadCliConfig, loadConfig, loadDotEnv, type Config } from '../config.js
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { createEnginePool } from '../engine/engine-pool.js';
-import { loadEligibilityEngine } from '../engine/load-engine.js';
+import { loadEligibilityEngine, loadFetchPlan } from '../engine/load-engine.js';
 import { describeCounts } from '../fhir/patient-references.js';
 import { fhirServerItems } from '../population/fhir-server-input.js';
 import { fileItems } from '../population/file-inputs.js';
@@ -140,7 +140,11 @@ async function* allItems(
 ): AsyncGenerator<PopulationItem> {
   for (const file of options.files) yield* fileItems(file);
   if (options.server !== undefined)
-    yield* fhirServerItems({ ...options.server, ...(token !== undefined ? { token } : {}) });
+    yield* fhirServerItems({
+      ...options.server,
+      ...(token !== undefined ? { token } : {}),
+      plan: loadFetchPlan(),
+    });
 }
 
 /**

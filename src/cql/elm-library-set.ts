@@ -32,6 +32,14 @@ export class ElmLibrarySet {
     return new ElmLibrarySet(libraries);
   }
 
+  /**
+   * A set of libraries already read (the build script's fresh translation).
+   * @param libraries - ELM by library id.
+   */
+  static of(libraries: ReadonlyMap<string, ElmLibrary>): ElmLibrarySet {
+    return new ElmLibrarySet(libraries);
+  }
+
   get(id: string): ElmLibrary {
     const elm = this.libraries.get(id);
     if (elm === undefined)

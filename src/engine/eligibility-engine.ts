@@ -7,6 +7,7 @@ import type { ValueSetExpansions } from '../cql/value-sets.js';
 import { IndexedPatientSource } from '../cql-runtime/patient-source.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
+import { DefinitionReads } from '../cql/definition-reads.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
 import { readCriterion } from './criterion-reading.js';
@@ -175,6 +176,7 @@ export function createEligibilityEngine(
   const patientSource = new IndexedPatientSource();
   // Resources no retrieve can return are left out before indexing (retrieve-scope.ts).
   const scope = RetrieveScope.fromElm(elm, valueSets);
+  const definitionReads = new DefinitionReads(elm);
   const queue = new SerialQueue();
 
   async function evaluate(
@@ -223,7 +225,28 @@ export function createEligibilityEngine(
       };
       for (const criterion of gatesFirst) {
         if (stopAtIneligible && open.size === 0) break;
-        const read = await readCriterion(criterion, trial.id, valueOf);
+        // Types the criterion reads that the record holds only in part: it is not evaluated.
+        const partialRecord =
+          criterion.define === undefined || patient.partial === undefined
+            ? []
+            : [...definitionReads.typesRead(trial.library.name, criterion.define)]
+                .sort()
+                .flatMap((type) => {
+                  const reason = patient.partial?.[type];
+                  return reason === undefined ? [] : [{ type, reason }];
+                });
+        const read: CriterionResult =
+          partialRecord.length > 0
+            ? {
+                id: criterion.id,
+                ...(criterion.cohort !== undefined ? { cohort: criterion.cohort } : {}),
+                kind: criterion.kind,
+                text: criterion.text,
+                result: 'unknown',
+                evidence: [],
+                partialRecord,
+              }
+            : await readCriterion(criterion, trial.id, valueOf);
         byCriterion.set(criterion, read);
         const result = read.result;
         if (result === 'fail') {

@@ -211,6 +211,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
               ...deadline,
               patientId: job.patient.patientId,
               bundleJson: JSON.stringify(job.patient.bundle),
+              ...(job.patient.partial !== undefined ? { partial: job.patient.partial } : {}),
               asOf: job.asOf,
               ...(job.trialIds !== undefined ? { trialIds: job.trialIds } : {}),
               ...(job.stopAtIneligible ? { stopAtIneligible: true } : {}),

@@ -10,6 +10,7 @@ import type { Bundle } from 'fhir/r4.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { loadEligibilityEngine, type EngineOptions } from './load-engine.js';
 import type { PatientScreening } from './screening.js';
+import type { PartialTypes } from '../fhir/partial-record.js';
 import type { Trial } from '../trials/trial.js';
 import {
   answerPrefetchedCall,
@@ -25,6 +26,8 @@ export interface ScreenRequestMessage {
   readonly patientId: string;
   /** JSON of the normalised collection Bundle (PatientBundle.bundle). */
   readonly bundleJson: string;
+  /** PatientBundle.partial: the types read only in part. */
+  readonly partial?: PartialTypes;
   readonly asOf: string;
   readonly trialIds?: readonly string[];
   /** ScreenOptions.stopAtIneligible. */
@@ -105,10 +108,20 @@ try {
       return;
     }
     engine
-      .screen({ patientId: message.patientId, bundle, notes: [] }, message.asOf, message.trialIds, {
-        ...(message.stopAtIneligible === true ? { stopAtIneligible: true } : {}),
-        ...deadline,
-      })
+      .screen(
+        {
+          patientId: message.patientId,
+          bundle,
+          notes: [],
+          ...(message.partial !== undefined ? { partial: message.partial } : {}),
+        },
+        message.asOf,
+        message.trialIds,
+        {
+          ...(message.stopAtIneligible === true ? { stopAtIneligible: true } : {}),
+          ...deadline,
+        },
+      )
       .then(
         (screening) => {
           port.postMessage({ type: 'result', id: message.id, screening });

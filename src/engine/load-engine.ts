@@ -9,6 +9,12 @@ import {
   type ValueSetExpansions,
 } from '../cql/value-sets.js';
 import { parseOrThrow, readJsonFile } from '../shared/json-files.js';
+import {
+  fetchPlan,
+  plannedRetrieves,
+  type FetchKey,
+  type PlannedRetrieve,
+} from '../cql/fetch-plan.js';
 import { checkTrialDefinitions, loadTrials } from '../trials/trial-registry.js';
 import type { Trial } from '../trials/trial.js';
 import { createEligibilityEngine, type EligibilityEngine } from './eligibility-engine.js';
@@ -81,6 +87,25 @@ export function loadEngineInputs(options: EngineOptions = {}): EngineInputs {
     siteCodes: options.siteCodes ?? [],
   });
   return { elm, trials, valueSets, rulesVersion: version };
+}
+
+/**
+ * The fetch plan (fetch-plan.ts) the population reader searches by, from the same ELM and value
+ * sets (with the site's codes) as the engine.
+ * @param options - where the CQL lives and the site code mapping.
+ */
+export function loadFetchPlan(options: EngineOptions = {}): FetchKey[] {
+  return loadRetrievesAndPlan(options).plan;
+}
+
+/** The engine's retrieves (with the site's codes) and the fetch plan from them. */
+export function loadRetrievesAndPlan(options: EngineOptions = {}): {
+  readonly retrieves: PlannedRetrieve[];
+  readonly plan: FetchKey[];
+} {
+  const { elm, valueSets } = loadEngineInputs(options);
+  const retrieves = plannedRetrieves(elm, valueSets);
+  return { retrieves, plan: fetchPlan(retrieves) };
 }
 
 /**

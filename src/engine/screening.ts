@@ -1,5 +1,7 @@
 /** Results of screening one patient: the engine's output, shared by the CLI, the service and cards. */
 
+import type { PartialReason } from '../fhir/partial-record.js';
+
 export type CriterionResultValue = 'pass' | 'fail' | 'unknown' | 'manual';
 export type TrialStatus = 'eligible' | 'needs-review' | 'ineligible';
 
@@ -16,6 +18,12 @@ export interface CriterionResult {
    * and the rest of the screening goes on (issue 15 item 5).
    */
   readonly evaluationError?: true;
+  /**
+   * The criterion reads a resource type the record holds only in part (a search cut short, data
+   * withheld, a drug not identified): the result is `unknown`, never decided from the part that
+   * was read (issue 12). Types and reasons only.
+   */
+  readonly partialRecord?: readonly { readonly type: string; readonly reason: PartialReason }[];
 }
 
 export interface TrialResult {

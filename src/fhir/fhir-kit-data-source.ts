@@ -5,6 +5,7 @@ import { findTooDeep } from '../security/json-limits.js';
 import { createOutboundDispatcher, isResponseTooLarge } from '../security/outbound-http.js';
 import { isRequestUnderBase } from '../security/urls.js';
 import { quoteUntrusted } from '../shared/untrusted-text.js';
+import { truncationOutcome } from './partial-record.js';
 import {
   isResource,
   type FhirQuery,
@@ -22,7 +23,10 @@ export interface FhirKitDataSourceOptions {
   readonly onTruncated?: (query: FhirQuery) => void;
   /** Largest answer (each page), in bytes (default 20 MiB). */
   readonly maxResponseBytes?: number;
-  /** Entries of one search, all pages together, at most (default 10,000): past it the key fails. */
+  /**
+   * Entries of one search, all pages together, at most (default 10,000): past it the search is
+   * cut, and marked so (a partial record, issue 12).
+   */
   readonly maxResources?: number;
   /** Each HTTP request's status class and duration, for metrics (issue 18). */
   readonly onRead?: FhirReadObserver;
@@ -53,6 +57,19 @@ function nextLink(bundle: FhirResourceJson): string | undefined {
   const links = Array.isArray(bundle.link) ? (bundle.link as BundleLink[]) : [];
   const next = links.find((l) => l.relation === 'next');
   return typeof next?.url === 'string' && next.url !== '' ? next.url : undefined;
+}
+
+/** The query without `_sort`, `_count` and `_include`, for a server that refuses them. */
+function withoutPaging(query: string): string {
+  const [path = '', search] = query.split('?', 2);
+  if (search === undefined) return query;
+  const kept = search.split('&').filter((p) => !/^_(sort|count|include)(:[a-z]+)?=/.test(p));
+  return kept.length > 0 ? `${path}?${kept.join('&')}` : path;
+}
+
+function isBadRequest(error: FhirUnavailableError): boolean {
+  const status = (error.cause as { response?: { status?: unknown } } | undefined)?.response?.status;
+  return status === 400;
 }
 
 /** The resource type a query answers: `Patient/1` -> Patient, `Observation?...` -> Bundle. */
@@ -160,17 +177,21 @@ export class FhirKitDataSource implements PatientDataSource {
         throw new FhirUnavailableError('the FHIR server answered JSON nested too deeply');
       return result;
     };
-    const tooMany = (count: number): void => {
-      if (count > maxResources)
-        throw new FhirUnavailableError(
-          `the FHIR server answered more than ${maxResources} resources (FHIR_MAX_RESOURCES)`,
-        );
-    };
-
     const want = expectedType(query.query);
     if (!isRequestUnderBase(client.httpClient.expandUrl(query.query), query.fhirServer))
       throw new FhirUnavailableError('the query would leave fhirServer');
-    const first = await get(query.query);
+    let first: FhirResourceJson;
+    try {
+      first = await get(query.query);
+    } catch (error) {
+      // `_sort`, `_count` and `_include` are asked for where servers support them; one that
+      // refuses them (HTTP 400) is asked again without (referenced Medications are then read
+      // one by one).
+      const plain = withoutPaging(query.query);
+      if (!(error instanceof FhirUnavailableError) || plain === query.query || !isBadRequest(error))
+        throw error;
+      first = await get(plain);
+    }
     if (first.resourceType !== want)
       throw new FhirUnavailableError(
         `the FHIR server answered a ${quoteUntrusted(first.resourceType)} where a ${want} was expected`,
@@ -178,10 +199,14 @@ export class FhirKitDataSource implements PatientDataSource {
     if (want !== 'Bundle') return first;
 
     const entries: unknown[] = Array.isArray(first.entry) ? [...(first.entry as unknown[])] : [];
-    tooMany(entries.length);
     let link = nextLink(first);
     let pages = 1;
-    while (link !== undefined && pages < this.options.maxPages) {
+    let cut: string | undefined;
+    while (link !== undefined && entries.length <= maxResources) {
+      if (pages >= this.options.maxPages) {
+        cut = `${this.options.maxPages} pages (FHIR_MAX_PAGES)`;
+        break;
+      }
       let url: URL;
       try {
         url = new URL(link, query.fhirServer);
@@ -197,14 +222,19 @@ export class FhirKitDataSource implements PatientDataSource {
         throw new FhirUnavailableError(
           `the FHIR server answered a ${quoteUntrusted(page.resourceType)} for a next page`,
         );
-      if (Array.isArray(page.entry)) {
-        tooMany(entries.length + page.entry.length);
-        entries.push(...(page.entry as unknown[]));
-      }
+      if (Array.isArray(page.entry)) entries.push(...(page.entry as unknown[]));
       link = nextLink(page);
       pages++;
     }
-    if (link !== undefined) this.options.onTruncated?.(query);
+    if (entries.length > maxResources) {
+      entries.length = maxResources;
+      cut = `${maxResources} resources (FHIR_MAX_RESOURCES)`;
+    }
+    if (cut !== undefined) {
+      this.options.onTruncated?.(query);
+      // Said in the searchset as a server would: the reader marks the type partial.
+      entries.push({ resource: truncationOutcome(cut), search: { mode: 'outcome' } });
+    }
     // One Bundle of every page read: the paging links no longer apply.
     const merged: Record<string, unknown> = { ...first, entry: entries };
     delete merged.link;

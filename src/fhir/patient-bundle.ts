@@ -1,5 +1,6 @@
 import type { Bundle, CodeableConcept, FhirResource, Quantity, Reference } from 'fhir/r4.js';
 import { InvalidPatientDataError } from '../shared/errors.js';
+import { UNREADABLE_VALUE_URL } from '../shared/unreadable-value.js';
 import { isValidUcum, toUcum } from './ucum-units.js';
 import {
   describeCounts,
@@ -8,6 +9,12 @@ import {
   type CountsByType,
 } from './patient-references.js';
 import { isUsableNumber, quantityNumber } from './quantity-values.js';
+import {
+  addPartial,
+  outcomePartialReason,
+  type PartialReason,
+  type PartialTypes,
+} from './partial-record.js';
 
 /** The resource types the eligibility criteria read; everything else is left out of the engine's bundle. */
 export const ENGINE_RESOURCE_TYPES = [
@@ -33,6 +40,19 @@ export interface PatientBundle {
   readonly notes: readonly string[];
   /** Resources about another patient that were left out, by type (issue 15 item 1). */
   readonly foreign?: CountsByType;
+  /**
+   * Resource types read only in part, and why (partial-record.ts): criteria that read them are
+   * unknown, never decided from the part that was read (issue 12).
+   */
+  readonly partial?: PartialTypes;
+}
+
+/** What the reader of the record knows beyond the Bundle itself. */
+export interface PatientBundleOptions {
+  /** Types the reader could not read in full (a search cut, data withheld). */
+  readonly partial?: PartialTypes;
+  /** `fullUrl` -> `Type/id` of resources read from searchsets: absolute references resolve to them. */
+  readonly fullUrls?: ReadonlyMap<string, string>;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -80,11 +100,95 @@ function normaliseQuantity(quantity: Quantity | undefined, isDose: boolean): str
   return undefined;
 }
 
+/** A number as a lab writes it in text: "<0.5", ">= 1000 U/L", "12.3 mg/dL". */
+const WRITTEN_NUMBER = /^\s*(<=|>=|<|>|\u2264|\u2265)?\s*(\d+(?:\.\d+)?)\s*([^\s\d<>=:+].*?)?\s*$/;
+const COMPARATORS: Readonly<Record<string, string>> = { '\u2264': '<=', '\u2265': '>=' };
+
+/** The unit of the first Quantity of a reference range, to read a unitless written number by. */
+function rangeUnit(observation: JsonObject): string | undefined {
+  const ranges = Array.isArray(observation.referenceRange)
+    ? (observation.referenceRange as unknown[])
+    : [];
+  for (const range of ranges) {
+    if (!isObject(range)) continue;
+    for (const bound of [range.high, range.low]) {
+      if (!isObject(bound)) continue;
+      const unit = bound.code ?? bound.unit;
+      if (typeof unit === 'string') return unit;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A number written as text (`valueString` "<0.5", ">1000 U/L") made a Quantity with its
+ * comparator, in the unit written after it, else the unit of the lab's reference range, else
+ * none (then only criteria that count without a unit can read it). Words and titres are left as
+ * they are: the CQL reads those (Labs.IsPositive, Labs.Titer).
+ */
+function readWrittenNumber(observation: JsonObject): void {
+  if (typeof observation.valueString !== 'string' || observation.valueQuantity !== undefined)
+    return;
+  const match = WRITTEN_NUMBER.exec(observation.valueString);
+  if (match === null) return;
+  const [, comparator, number, unit] = match;
+  // Text after the number that is no unit ("2 copies seen"): not a number to compare.
+  if (unit !== undefined && toUcum(unit) === undefined) return;
+  const written = unit ?? rangeUnit(observation);
+  observation.valueQuantity = {
+    value: Number(number),
+    ...(comparator !== undefined ? { comparator: COMPARATORS[comparator] ?? comparator } : {}),
+    ...(written !== undefined ? { unit: written } : {}),
+  };
+  delete observation.valueString;
+}
+
+/**
+ * A reference range written only as text ("<=9", "<5.0", "3.5-5.0", ">=60") made low/high in the
+ * result's unit: the lab's own range beats any default table.
+ */
+function readRangeText(observation: JsonObject): void {
+  const ranges = observation.referenceRange;
+  if (!Array.isArray(ranges)) return;
+  const value = observation.valueQuantity;
+  const unit = isObject(value) ? (value.code ?? value.unit) : undefined;
+  const quantity = (n: string): JsonObject => ({
+    value: Number(n),
+    ...(typeof unit === 'string' ? { unit } : {}),
+    ...(isObject(value) && value.system !== undefined ? { system: value.system } : {}),
+    ...(isObject(value) && value.code !== undefined ? { code: value.code } : {}),
+  });
+  for (const range of ranges as unknown[]) {
+    if (!isObject(range) || typeof range.text !== 'string') continue;
+    if (range.low !== undefined || range.high !== undefined) continue;
+    const text = range.text
+      .trim()
+      .replace(/\u2264/g, '<=')
+      .replace(/\u2265/g, '>=');
+    const upper = /^(<=?)\s*(\d+(?:\.\d+)?)\s*\S*$/.exec(text);
+    const lower = /^(>=?)\s*(\d+(?:\.\d+)?)\s*\S*$/.exec(text);
+    const both = /^(\d+(?:\.\d+)?)\s*(?:-|\u2013|to)\s*(\d+(?:\.\d+)?)\s*\S*$/.exec(text);
+    if (upper?.[2] !== undefined) range.high = quantity(upper[2]);
+    else if (lower?.[2] !== undefined) range.low = quantity(lower[2]);
+    else if (both?.[1] !== undefined && both[2] !== undefined) {
+      range.low = quantity(both[1]);
+      range.high = quantity(both[2]);
+    }
+  }
+}
+
 function normaliseObservation(observation: JsonObject, notes: string[]): void {
+  readWrittenNumber(observation);
+  readRangeText(observation);
   const problem = normaliseQuantity(observation.valueQuantity as Quantity | undefined, false);
   if (problem !== undefined) {
     delete observation.valueQuantity;
     notes.push(`an Observation value with ${problem} was ignored`);
+    const extensions = Array.isArray(observation.extension) ? observation.extension : [];
+    observation.extension = [
+      ...(extensions as unknown[]),
+      { url: UNREADABLE_VALUE_URL, valueString: problem },
+    ];
   }
   const ranges = observation.referenceRange;
   if (Array.isArray(ranges)) {
@@ -130,12 +234,18 @@ function isAlreadyNormal(resource: JsonObject): boolean {
     case 'Observation': {
       const ranges = resource.referenceRange;
       return (
+        typeof resource.valueString !== 'string' &&
         isNormalQuantity(resource.valueQuantity) &&
         (ranges === undefined ||
           (Array.isArray(ranges) &&
             (ranges as unknown[]).every(
               (range) =>
-                isObject(range) && isNormalQuantity(range.low) && isNormalQuantity(range.high),
+                isObject(range) &&
+                (typeof range.text !== 'string' ||
+                  range.low !== undefined ||
+                  range.high !== undefined) &&
+                isNormalQuantity(range.low) &&
+                isNormalQuantity(range.high),
             )))
       );
     }
@@ -151,9 +261,9 @@ function isAlreadyNormal(resource: JsonObject): boolean {
 function resolveMedication(
   resource: JsonObject,
   medications: ReadonlyMap<string, CodeableConcept>,
-): void {
+): boolean {
   const reference = resource.medicationReference as Reference | undefined;
-  if (reference === undefined || resource.medicationCodeableConcept !== undefined) return;
+  if (reference === undefined || resource.medicationCodeableConcept !== undefined) return true;
   let concept: CodeableConcept | undefined;
   if (reference.reference?.startsWith('#') === true && Array.isArray(resource.contained)) {
     const id = reference.reference.slice(1);
@@ -166,9 +276,18 @@ function resolveMedication(
   }
   const text = concept?.text ?? reference.display;
   const resolved: CodeableConcept = { ...(concept ?? {}), ...(text !== undefined ? { text } : {}) };
-  if (resolved.coding === undefined && resolved.text === undefined) return;
+  if (resolved.coding === undefined && resolved.text === undefined) return false;
   resource.medicationCodeableConcept = resolved;
   delete resource.medicationReference;
+  return true;
+}
+
+/** Resource types named in an OperationOutcome's text (Epic: "Client not authorized for Condition ..."). */
+function typesNamed(outcome: JsonObject): string[] {
+  const text = JSON.stringify(outcome.issue ?? []);
+  return ENGINE_RESOURCE_TYPES.filter(
+    (type) => type !== 'Patient' && new RegExp(`\\b${type}\\b`).test(text),
+  );
 }
 
 /**
@@ -182,7 +301,9 @@ function resolveMedication(
 export function toPatientBundle(
   input: unknown,
   reads?: (resource: FhirResource) => boolean,
+  options: PatientBundleOptions = {},
 ): PatientBundle {
+  const partial: Record<string, PartialReason> = { ...options.partial };
   if (!isObject(input) || input.resourceType !== 'Bundle') {
     throw new InvalidPatientDataError('not a FHIR Bundle (resourceType must be "Bundle")');
   }
@@ -211,6 +332,16 @@ export function toPatientBundle(
     const resource = entry.resource;
     if (resource.resourceType === 'OperationOutcome') {
       outcomes++;
+      // A Bundle (a searchset saved whole, an export) that says part of it was withheld: the
+      // types it names, else every type, are partial.
+      const reason = outcomePartialReason(resource as never);
+      if (reason !== undefined) {
+        const named = typesNamed(resource);
+        for (const type of named.length > 0
+          ? named
+          : ENGINE_RESOURCE_TYPES.filter((t) => t !== 'Patient'))
+          addPartial(partial, type, reason);
+      }
       return;
     }
     const fullUrl = typeof entry.fullUrl === 'string' ? entry.fullUrl : undefined;
@@ -236,10 +367,15 @@ export function toPatientBundle(
   }
   // Only the patient's own resources: another patient's never decide a criterion (issue 15 item 1).
   const patient = patients[0] as JsonObject;
-  const patientFullUrl = fullUrlOf.get(patient);
+  // Names the Patient goes by: its entry's fullUrl, and those the reader saw (absolute URLs).
+  const patientRef = `Patient/${patient.id as string}`;
+  const patientFullUrls = [
+    ...(fullUrlOf.get(patient) !== undefined ? [fullUrlOf.get(patient) as string] : []),
+    ...[...(options.fullUrls ?? [])].filter(([, ref]) => ref === patientRef).map(([url]) => url),
+  ];
   const { kept: own, foreign } = keepPatientResources(resources, {
     id: patient.id as string,
-    ...(patientFullUrl !== undefined ? { fullUrls: [patientFullUrl] } : {}),
+    ...(patientFullUrls.length > 0 ? { fullUrls: patientFullUrls } : {}),
   });
   if (totalCount(foreign) > 0)
     notes.push(`resources about another patient were left out (${describeCounts(foreign)})`);
@@ -249,7 +385,7 @@ export function toPatientBundle(
       medications.set(`Medication/${r.id as string}`, r.code);
     }
   }
-  for (const [fullUrl, ref] of byFullUrl) {
+  for (const [fullUrl, ref] of [...byFullUrl, ...(options.fullUrls ?? [])]) {
     const concept = medications.get(ref);
     if (concept !== undefined) medications.set(fullUrl, concept);
   }
@@ -273,7 +409,9 @@ export function toPatientBundle(
       continue;
     }
     const resource = structuredClone(original);
-    resolveMedication(resource, medications);
+    // A drug that cannot be identified is not "no such drug": what it would decide is unknown.
+    if (!resolveMedication(resource, medications))
+      addPartial(partial, resource.resourceType as string, 'unresolved-medication');
     if (rewrite) rewriteReferences(resource, byFullUrl);
     if (resource.resourceType === 'Observation') normaliseObservation(resource, notes);
     if (resource.resourceType === 'MedicationRequest') normaliseDosages(resource.dosageInstruction);
@@ -296,5 +434,6 @@ export function toPatientBundle(
     },
     notes,
     ...(totalCount(foreign) > 0 ? { foreign } : {}),
+    ...(Object.keys(partial).length > 0 ? { partial } : {}),
   };
 }

@@ -3,7 +3,10 @@ import ucumLhc from '@lhncbc/ucum-lhc';
 const ucum = ucumLhc.UcumLhcUtils.getInstance();
 const validity = new Map<string, boolean>();
 
-/** Units as EHRs write them that are not UCUM, and the UCUM code they mean. */
+/**
+ * Units as EHRs write them, and the UCUM code they mean. Looked up BEFORE UCUM validity: `K/uL`
+ * (thousands per microlitre on a blood count) is also valid UCUM for kelvin per microlitre.
+ */
 const ALIASES: Readonly<Record<string, string>> = {
   'x10^9/L': '10*9/L',
   'x10E9/L': '10*9/L',
@@ -13,7 +16,29 @@ const ALIASES: Readonly<Record<string, string>> = {
   '10^3/uL': '10*3/uL',
   'K/uL': '10*3/uL',
   'k/uL': '10*3/uL',
+  'K/mcL': '10*3/uL',
+  'k/mcL': '10*3/uL',
+  'x10(3)/uL': '10*3/uL',
+  'x10(3)/mcL': '10*3/uL',
+  'x10E3/mcL': '10*3/uL',
+  'Thousand/uL': '10*3/uL',
+  'thousand/uL': '10*3/uL',
   'thou/uL': '10*3/uL',
+  'THOU/uL': '10*3/uL',
+  'x10E6/uL': '10*6/uL',
+  'M/uL': '10*6/uL',
+  'mill/uL': '10*6/uL',
+  'mIU/ml': 'm[IU]/mL',
+  'IU/ml': '[IU]/mL',
+  'gm/dL': 'g/dL',
+  'gm/dl': 'g/dL',
+  'GM/DL': 'g/dL',
+  mcg: 'ug',
+  'mcg/mL': 'ug/mL',
+  'mcg/L': 'ug/L',
+  'mcg/dL': 'ug/dL',
+  'mcmol/L': 'umol/L',
+  'MG/DL': 'mg/dL',
   'cells/uL': '/uL',
   'IU/mL': '[IU]/mL',
   'IU/L': '[IU]/L',
@@ -55,7 +80,8 @@ export function toUcum(unit: string, isDose = false): string | undefined {
   // e.g. "µmol/L" for creatinine or bilirubin, which UCUM does not parse.
   const trimmed = unit.trim().replace(/[\u00B5\u03BC]/g, 'u');
   if (isDose && UNIT_DOSE.test(trimmed)) return '{tablet}';
-  if (isValidUcum(trimmed)) return trimmed;
+  // The lab's spelling first: an alias may also parse as UCUM with another meaning (K/uL).
   const alias = ALIASES[trimmed];
-  return alias !== undefined && isValidUcum(alias) ? alias : undefined;
+  if (alias !== undefined) return isValidUcum(alias) ? alias : undefined;
+  return isValidUcum(trimmed) ? trimmed : undefined;
 }

@@ -204,6 +204,11 @@ export function cdsServicesRouter(
           dropped,
           "resources left out of the record: another patient's, or of a type the prefetch key cannot hold",
         );
+      if (outcome.summary.partial !== undefined)
+        log.warn(
+          { partial: outcome.summary.partial },
+          'the record was read only in part: criteria reading these types answered unknown',
+        );
       if (outcome.summary.evaluationErrors > 0)
         log.warn(
           { evaluationErrors: outcome.summary.evaluationErrors },

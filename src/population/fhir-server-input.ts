@@ -1,16 +1,22 @@
 /**
  * Patients read from a FHIR server with fhir-kit-client: the members of a Group, or the result of
  * a Patient search read page by page (patients are screened while later pages are still unread).
- * Each patient's record is four searches (Condition, Observation, MedicationRequest with its
- * Medications included, MedicationStatement), every page followed (same origin only). A server error
- * fails that patient only; an error on a page of the Patient search ends the search with a failure
- * (what was read is still screened).
+ * Each patient's record is read with the service's fetch plan (fetch-plan.ts, derived from the
+ * ELM): one search per type the CQL retrieves, Observations by code, medications with their
+ * Medications included (a referenced one not included is read by id), every page followed (same
+ * origin only). A search cut at the page limit, or whose searchset says (an OperationOutcome of
+ * severity warning or error) that data was withheld, marks its type partial in the record: the
+ * criteria that read it are unknown (issue 12). A server error on a required search fails that
+ * patient only; an optional type the server lacks is read as none. An error on a page of the
+ * Patient search ends the search with a failure (what was read is still screened).
  */
 import { Client } from 'fhir-kit-client';
 import type { PopulationItem } from './population-item.js';
 import { patientIdOf } from './ndjson-export.js';
 import { isRequestUnderBase } from '../security/urls.js';
 import { quoteUntrusted } from '../shared/untrusted-text.js';
+import type { FetchKey } from '../cql/fetch-plan.js';
+import { outcomePartialReason, truncationOutcome } from '../fhir/partial-record.js';
 
 export interface FhirServerInputOptions {
   readonly baseUrl: string;
@@ -22,9 +28,14 @@ export interface FhirServerInputOptions {
   readonly patientQuery?: string;
   /** Per HTTP request. */
   readonly timeoutMs?: number;
-  /** Pages read per search at most. */
+  /** Pages read per search at most: past it the search is cut and its type partial. */
   readonly maxPages?: number;
+  /** What to search for each patient (the service's fetch plan; loadFetchPlan()). */
+  readonly plan: readonly FetchKey[];
 }
+
+/** Referenced Medications read by id per patient, at most. */
+const MAX_MEDICATION_READS = 50;
 
 type Json = Record<string, unknown>;
 
@@ -49,6 +60,14 @@ function nextLink(bundle: Json): string | undefined {
     : [];
   const url = links.find((l) => l.relation === 'next')?.url;
   return typeof url === 'string' && url !== '' ? url : undefined;
+}
+
+/** Each entry's fullUrl, by resource: absolute references to it resolve in the record. */
+function rememberFullUrls(bundle: Json, into: WeakMap<Json, string>): void {
+  const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
+  for (const entry of entries)
+    if (isJsonObject(entry) && isJsonObject(entry.resource) && typeof entry.fullUrl === 'string')
+      into.set(entry.resource, entry.fullUrl);
 }
 
 function entryResources(bundle: Json): Json[] {
@@ -89,14 +108,22 @@ export async function* fhirServerItems(
       throw new FhirReadError('the FHIR server answered something that is not a FHIR resource');
     return result;
   };
-  /** Pages of a search, as they come. */
-  async function* pages(query: string, signal?: AbortSignal): AsyncGenerator<Json> {
+  /** Pages of a search, as they come; `onCut` is told when pages are left unread. */
+  async function* pages(
+    query: string,
+    signal?: AbortSignal,
+    onCut?: () => void,
+  ): AsyncGenerator<Json> {
     let url = query;
     for (let page = 1; ; page++) {
-      if (page > maxPages)
-        throw new FhirReadError(
-          `the search has more than ${maxPages} pages; the rest was not read`,
-        );
+      if (page > maxPages) {
+        if (onCut === undefined)
+          throw new FhirReadError(
+            `the search has more than ${maxPages} pages; the rest was not read`,
+          );
+        onCut();
+        return;
+      }
       const bundle = await get(url, signal);
       if (bundle.resourceType !== 'Bundle')
         throw new FhirReadError(
@@ -111,9 +138,44 @@ export async function* fhirServerItems(
       url = next.href;
     }
   }
-  const searchAll = async (query: string, signal: AbortSignal): Promise<Json[]> => {
+  /**
+   * Every resource of a patient's search. A cut search, or one whose searchset says data was
+   * withheld, ends with an OperationOutcome naming the type: the record builder marks the type
+   * partial (patient-bundle.ts).
+   */
+  const fullUrls = new WeakMap<Json, string>();
+  const searchAll = async (query: string, type: string, signal: AbortSignal): Promise<Json[]> => {
     const found: Json[] = [];
-    for await (const bundle of pages(query, signal)) found.push(...entryResources(bundle));
+    // Set from the paging callbacks below.
+    const state = { cut: false, withheld: false };
+    const read = async (q: string): Promise<void> => {
+      for await (const bundle of pages(q, signal, () => (state.cut = true))) {
+        rememberFullUrls(bundle, fullUrls);
+        for (const resource of entryResources(bundle)) {
+          if (resource.resourceType !== 'OperationOutcome') found.push(resource);
+          else if (outcomePartialReason(resource as never) !== undefined) state.withheld = true;
+        }
+      }
+    };
+    try {
+      await read(query);
+    } catch (error) {
+      // `_sort`, `_count`, `_include` refused (HTTP 400): asked again without them.
+      const plain = query.replace(/&_(sort|count|include)=[^&]*/g, '');
+      const status = ((error as Error).cause as { response?: { status?: unknown } } | undefined)
+        ?.response?.status;
+      if (plain === query || status !== 400) throw error;
+      found.length = 0;
+      await read(plain);
+    }
+    if (state.cut) found.push(truncationOutcome(`${maxPages} pages`, type));
+    else if (state.withheld)
+      found.push({
+        resourceType: 'OperationOutcome',
+        issue: [
+          { severity: 'warning', code: 'suppressed', diagnostics: `${type} withheld in part` },
+        ],
+      });
     return found;
   };
   const record = (id: string, patient: Json | undefined): PopulationItem => ({
@@ -121,40 +183,51 @@ export async function* fhirServerItems(
     source: `${baseUrl}/Patient/${id}`,
     load: async (signal) => {
       const enc = encodeURIComponent(id);
-      const [self, conditions, observations, requests, statements, ...others] = await Promise.all([
+      const searches = options.plan.filter((key) => key.type !== 'Patient');
+      const [self, ...found] = await Promise.all([
         patient ?? get(`Patient/${enc}`, signal),
-        searchAll(`Condition?patient=${enc}`, signal),
-        searchAll(`Observation?patient=${enc}`, signal),
-        searchAll(`MedicationRequest?patient=${enc}&_include=MedicationRequest:medication`, signal),
-        // Many EHRs have no MedicationStatement in R4: its absence leaves criteria unknown.
-        searchAll(`MedicationStatement?patient=${enc}`, signal).catch(() => []),
-        // Administrations (inpatient infusions), dispenses, intolerances and transfusions: read
-        // where the server has them; their absence leaves those readings as without them.
-        ...[
-          'MedicationAdministration',
-          'MedicationDispense',
-          'AllergyIntolerance',
-          'Procedure',
-        ].map((type) => searchAll(`${type}?patient=${enc}`, signal).catch(() => [])),
+        ...searches.map((key) => {
+          const search = searchAll(
+            key.template.replace(/\{\{context\.patientId\}\}/g, enc),
+            key.type,
+            signal,
+          );
+          // A type the server may not have (MedicationStatement on Epic): read as none.
+          return key.optional ? search.catch(() => []) : search;
+        }),
       ]);
       const seen = new Set<string>();
-      const resources = [
-        self,
-        ...conditions,
-        ...observations,
-        ...requests,
-        ...statements,
-        ...others.flat(),
-      ].filter((r) => {
+      const resources = [self, ...found.flat()].filter((r) => {
+        if (r.resourceType === 'OperationOutcome') return true;
         const key = `${String(r.resourceType)}/${String(r.id)}`;
         if (seen.has(key)) return false;
         seen.add(key);
         return true;
       });
+      // Medications referenced but not included: read by id (an unreadable one stays unresolved).
+      const missing = [
+        ...new Set(
+          resources
+            .map((r) => (r.medicationReference as { reference?: unknown } | undefined)?.reference)
+            .filter(
+              (ref): ref is string =>
+                typeof ref === 'string' &&
+                /^Medication\/[A-Za-z0-9\-.]{1,64}$/.test(ref) &&
+                !seen.has(ref),
+            ),
+        ),
+      ].slice(0, MAX_MEDICATION_READS);
+      for (const ref of missing) {
+        const medication = await get(ref, signal).catch(() => undefined);
+        if (medication?.resourceType === 'Medication') resources.push(medication);
+      }
       return {
         resourceType: 'Bundle',
         type: 'collection',
-        entry: resources.map((resource) => ({ resource })),
+        entry: resources.map((resource) => {
+          const fullUrl = fullUrls.get(resource);
+          return fullUrl === undefined ? { resource } : { fullUrl, resource };
+        }),
       };
     },
   });

@@ -11,6 +11,7 @@ import {
   observation,
   patient,
 } from '../support/fhir-builders.js';
+import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
 
 describe('describeEvidence', () => {
   const hb = observation(
@@ -34,6 +35,38 @@ describe('describeEvidence', () => {
     expect(describeEvidence(['Observation/hb-old', 'Observation/hb'], index)).toEqual([
       'Hb 11.8 g/dL (ULN 16 g/dL), 2026-11-18',
       'Hb 11.8 g/dL (ULN 16 g/dL), 2026-01-02',
+    ]);
+  });
+
+  it("shows the lab's abnormal flag with the value (issue 12)", () => {
+    const alt = observation(
+      { system: 'http://loinc.org', code: '1742-6' },
+      { quantity: 130, unit: 'U/L' },
+      { id: 'alt', date: '2026-11-18' },
+    );
+    alt.interpretation = [
+      {
+        coding: [
+          {
+            system: 'http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation',
+            code: 'H',
+          },
+        ],
+      },
+    ];
+    const line = describeEvidence(['Observation/alt'], indexResources(bundle(patient(), alt)))[0];
+    expect(line).toContain('(flagged H)');
+  });
+
+  it('names a value the record builder could not read (issue 12), without quoting it', () => {
+    const odd = observation(
+      { system: 'http://loinc.org', code: '718-7' },
+      { quantity: 11.8, unit: 'blips/furlong' },
+      { id: 'hb-odd', date: '2026-11-18' },
+    );
+    const built = toPatientBundle(bundle(patient({ id: 'p' }), odd));
+    expect(describeEvidence(['Observation/hb-odd'], indexResources(built.bundle))).toEqual([
+      'Hb value unreadable (a unit that is not UCUM), 2026-11-18',
     ]);
   });
 

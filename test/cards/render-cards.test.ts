@@ -339,6 +339,30 @@ describe('renderCards', () => {
       expect(detail).toContain('Phase 1 · recruiting · Hangzhou, China');
     });
 
+    it('says why a criterion was not decided when the record was read only in part (issue 12)', () => {
+      const partial: TrialResult = {
+        ...NEEDS_REVIEW,
+        criteria: NEEDS_REVIEW.criteria.map((c) =>
+          c.id === 'steroid'
+            ? {
+                ...c,
+                partialRecord: [
+                  { type: 'MedicationRequest', reason: 'unresolved-medication' as const },
+                  { type: 'Observation', reason: 'too-long' as const },
+                ],
+              }
+            : c,
+        ),
+      };
+      const detail = render(screeningOf(partial))[0]?.detail ?? '';
+      expect(detail).toContain(
+        '- Stable glucocorticoid dose\n' +
+          '  - not decided: a medication on record could not be identified (MedicationRequest)\n' +
+          '  - not decided: the record was too long to read in full (Observation)\n' +
+          '  - needs: Record the current glucocorticoid dose.',
+      );
+    });
+
     it('never shows the patient resource', () => {
       expect(JSON.stringify(card)).not.toContain(PATIENT.birthDate);
     });

@@ -6,8 +6,14 @@ import {
   ServiceDefinitionSchema,
   discoveryDocument,
   loadServiceDefinitions,
+  withFetchPlan,
 } from '../../src/cds-hooks/service-definition.js';
 import { SpecDiscoverySchema } from './spec-schemas.js';
+import { fetchPlan, plannedRetrieves, uncoveredRetrieves } from '../../src/cql/fetch-plan.js';
+import { loadEngineInputs, loadRetrievesAndPlan } from '../../src/engine/load-engine.js';
+
+const inputs = loadEngineInputs();
+const retrieves = plannedRetrieves(inputs.elm, inputs.valueSets);
 
 const files = readdirSync(DEFAULT_HOOKS_DIR).filter((f) => f.endsWith('.json'));
 const cqlSources = readdirSync(join(DEFAULT_HOOKS_DIR, '..', 'cql'))
@@ -40,10 +46,35 @@ describe('hooks/*.json', () => {
       }
     });
 
-    it('asks for Observations by category only (Epic rejects an Observation search without one)', () => {
+    it('asks for Observations by code, never by category alone (issue 12: categories are not reliable; Epic needs code or category)', () => {
       const observations = templates.filter((t) => t.startsWith('Observation'));
       expect(observations.length).toBeGreaterThan(0);
-      for (const t of observations) expect(t).toMatch(/[?&]category=[a-z-]+(&|$)/);
+      for (const t of observations) {
+        expect(t).toMatch(/[?&]code=[^&]+/);
+        expect(t).not.toMatch(/[?&]category=/);
+      }
+    });
+
+    it('answers every retrieve of the ELM: each type, and each code of a coded Observation retrieve', () => {
+      expect(uncoveredRetrieves(retrieves, service.prefetch ?? {})).toEqual([]);
+    });
+
+    it('names a retrieve whose code a template leaves out', () => {
+      const prefetch = { ...service.prefetch };
+      const key = Object.keys(prefetch).find((k) => prefetch[k]?.startsWith('Observation?'));
+      prefetch[key as string] = (prefetch[key as string] ?? '').replace(
+        'http://loinc.org|718-7,',
+        '',
+      );
+      expect(uncoveredRetrieves(retrieves, prefetch).join('\n')).toMatch(
+        /Observation retrieve is not covered \(http:\/\/loinc.org\|718-7/,
+      );
+    });
+
+    it('uses the keys the fetch plan derives from the ELM, optional where the plan says so', () => {
+      const plan = fetchPlan(retrieves);
+      expect(service.prefetch).toEqual(Object.fromEntries(plan.map((k) => [k.key, k.template])));
+      expect(service.optionalPrefetch).toEqual(plan.filter((k) => k.optional).map((k) => k.key));
     });
 
     it('asks for MedicationStatement and MedicationRequest, and the Patient', () => {
@@ -59,6 +90,31 @@ describe('hooks/*.json', () => {
       );
       const fetched = new Set(templates.map((t) => /^[A-Za-z]+/.exec(t)?.[0]));
       for (const type of retrieved) expect(fetched).toContain(type);
+    });
+  });
+
+  describe('withFetchPlan (a site code mapping)', () => {
+    const services = loadServiceDefinitions(DEFAULT_HOOKS_DIR);
+
+    it('keeps the checked-in templates when they answer every retrieve', () => {
+      const { retrieves: own, plan } = loadRetrievesAndPlan();
+      expect(withFetchPlan(services, own, plan)).toEqual(services);
+    });
+
+    it("asks for the site's mapped codes too", () => {
+      const site = loadRetrievesAndPlan({
+        siteCodes: [
+          {
+            from: { system: 'urn:oid:1.2.840.114350.1', code: 'HGB-LOCAL' },
+            to: { system: 'http://loinc.org', code: '718-7' },
+          },
+        ],
+      });
+      const [service] = withFetchPlan(services, site.retrieves, site.plan);
+      expect(Object.values(service?.prefetch ?? {}).join('&')).toContain(
+        'urn:oid:1.2.840.114350.1|HGB-LOCAL',
+      );
+      expect(uncoveredRetrieves(site.retrieves, service?.prefetch ?? {})).toEqual([]);
     });
   });
 

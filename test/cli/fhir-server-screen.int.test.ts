@@ -132,7 +132,7 @@ describe('screen CLI: --fhir-server', () => {
         '/fhir/Condition?patient=p1',
         '/fhir/Condition?patient=p1&page=2',
         '/fhir/MedicationRequest?patient=p1&_include=MedicationRequest:medication',
-        '/fhir/MedicationStatement?patient=p3',
+        '/fhir/MedicationStatement?patient=p3&_include=MedicationStatement:medication',
       ]),
     );
     expect(fake.requests.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);

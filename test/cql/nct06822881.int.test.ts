@@ -378,6 +378,18 @@ describe('NCT06822881 SSc cohort', () => {
       );
       expect(await result('ssc', 'ssc-ild', diffuseSSc(), ild())).toBe('pass');
     });
+    it('leaves SSc diagnosis criteria to a clinician when SSc is only provisional (issue 12)', async () => {
+      const provisional = condition(
+        { code: '89155008', display: 'Systemic sclerosis' },
+        {
+          onset: yearsAgo(4),
+          text: 'Diffuse cutaneous systemic sclerosis',
+          verificationStatus: 'provisional',
+        },
+      );
+      expect(await result('ssc', 'ssc-diffuse', provisional)).toBe('unknown');
+      expect(await result('ssc', 'ssc-ild', provisional, ild())).toBe('unknown');
+    });
     it('is unknown with SSc and no ILD on record (absence is not evidence), and fails with ILD without SSc', async () => {
       expect(await result('ssc', 'ssc-ild', diffuseSSc())).toBe('unknown');
       expect(await result('ssc', 'ssc-ild', ild())).toBe('fail');

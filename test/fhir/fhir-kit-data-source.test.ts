@@ -74,7 +74,7 @@ describe('FhirKitDataSource', () => {
       expect(truncated).toEqual([]);
     });
 
-    it('stops at FHIR_MAX_PAGES and reports the truncation', async () => {
+    it('stops at FHIR_MAX_PAGES, reports the truncation and says so in the searchset (issue 12)', async () => {
       fake.handler = (req, res, base) => {
         const page = Number(new URL(req.url ?? '', 'http://x').searchParams.get('page') ?? '1');
         sendJson(res, 200, {
@@ -85,7 +85,16 @@ describe('FhirKitDataSource', () => {
         });
       };
       const result = await source.fetch({ fhirServer: fake.base, query: 'Observation?patient=p1' });
-      expect((result.entry as unknown[]).length).toBe(3);
+      const entries = result.entry as { resource: { resourceType: string; issue?: unknown } }[];
+      expect(entries.map((e) => e.resource.resourceType)).toEqual([
+        'Observation',
+        'Observation',
+        'Observation',
+        'OperationOutcome',
+      ]);
+      expect(entries[3]?.resource.issue).toEqual([
+        expect.objectContaining({ severity: 'warning', code: 'too-costly' }),
+      ]);
       expect(fake.requests).toHaveLength(3);
       expect(truncated).toEqual(['Observation?patient=p1']);
     });

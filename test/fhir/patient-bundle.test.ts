@@ -43,3 +43,72 @@ describe('toPatientBundle', () => {
     expect(condition).toMatchObject({ subject: { reference: `Patient/${patientId}` } });
   });
 });
+
+describe('toPatientBundle: records read in part (issue 12)', () => {
+  const outcome = (diagnostics: string, severity = 'warning') => ({
+    resourceType: 'OperationOutcome',
+    issue: [{ severity, code: 'suppressed', diagnostics }],
+  });
+  const withEntries = (...resources: unknown[]) => ({
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: resources.map((resource) => ({ resource })),
+  });
+
+  it('marks the types an OperationOutcome of severity warning names as withheld', () => {
+    const built = toPatientBundle(
+      withEntries(
+        patient(),
+        sle(),
+        outcome('Client not authorized for Condition - Health Concerns'),
+      ),
+    );
+    expect(built.partial).toEqual({ Condition: 'withheld' });
+  });
+
+  it('marks every type when the OperationOutcome names none, and none for information', () => {
+    expect(
+      Object.keys(toPatientBundle(withEntries(patient(), outcome('withheld'))).partial ?? {}),
+    ).toContain('Observation');
+    expect(
+      toPatientBundle(withEntries(patient(), outcome('Condition', 'information'))).partial,
+    ).toBeUndefined();
+  });
+
+  it('resolves an absolute medicationReference through the fullUrls the reader saw, else marks it', () => {
+    const request = {
+      resourceType: 'MedicationRequest',
+      id: 'mr',
+      status: 'active',
+      intent: 'order',
+      subject: { reference: 'https://ehr.example/fhir/Patient/p' },
+      medicationReference: { reference: 'https://ehr.example/fhir/Medication/m1' },
+    };
+    const medication = {
+      resourceType: 'Medication',
+      id: 'm1',
+      code: { text: 'hydroxychloroquine sulfate 200 MG Oral Tablet' },
+    };
+    const fullUrls = new Map([
+      ['https://ehr.example/fhir/Medication/m1', 'Medication/m1'],
+      ['https://ehr.example/fhir/Patient/p', 'Patient/p'],
+    ]);
+    const built = toPatientBundle(
+      withEntries(patient({ id: 'p' }), request, medication),
+      undefined,
+      {
+        fullUrls,
+      },
+    );
+    const resolved = built.bundle.entry?.find((e) => e.resource?.id === 'mr')?.resource as
+      { medicationCodeableConcept?: { text?: string } } | undefined;
+    expect(resolved?.medicationCodeableConcept?.text).toBe(
+      'hydroxychloroquine sulfate 200 MG Oral Tablet',
+    );
+    expect(built.partial).toBeUndefined();
+    const unresolved = toPatientBundle(withEntries(patient({ id: 'p' }), request), undefined, {
+      fullUrls,
+    });
+    expect(unresolved.partial).toEqual({ MedicationRequest: 'unresolved-medication' });
+  });
+});

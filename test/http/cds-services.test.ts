@@ -38,6 +38,8 @@ describe('GET /cds-services', () => {
     const doc = SpecDiscoverySchema.parse(res.body);
     expect(doc.services.map((s) => [s.id, s.hook])).toEqual([['trial-matcher', 'patient-view']]);
     expect(JSON.stringify(res.body)).not.toContain('optionalPrefetch');
+    expect(JSON.stringify(res.body)).not.toContain('legacyPrefetch');
+    expect(JSON.stringify(res.body)).not.toContain('observationsLaboratory');
   });
 });
 
@@ -117,9 +119,67 @@ describe('POST /cds-services/{id}', () => {
       expect(dataSource.calls).toEqual([]);
     });
 
+    it('logs the types read only in part, without patient data, when a searchset says some was withheld (issue 12)', async () => {
+      const deps = makeDeps();
+      const prefetch = fullPrefetch();
+      prefetch.conditions = {
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: [
+          {
+            resource: {
+              resourceType: 'OperationOutcome',
+              issue: [
+                {
+                  severity: 'warning',
+                  code: 'suppressed',
+                  diagnostics: 'Health Concerns withheld',
+                },
+              ],
+            },
+            search: { mode: 'outcome' },
+          },
+        ],
+      };
+      await request(createApp(deps))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch }))
+        .expect(200, { cards: [] });
+      const warning = deps.logs.records.find((r) =>
+        String(r.msg).startsWith('the record was read only in part'),
+      );
+      expect(warning).toMatchObject({ partial: { Condition: 'withheld' } });
+      expect(deps.logs.lines.join('\n')).not.toContain(PATIENT_ID);
+    });
+
+    it('uses the category keys of earlier definitions when an EHR still sends them, and then does not fetch observations', async () => {
+      const dataSource = new MemoryDataSource();
+      let observations: string[] = [];
+      const engine = fakeEngine((patient, asOf) => {
+        observations = (patient.bundle.entry ?? [])
+          .filter((e) => e.resource?.resourceType === 'Observation')
+          .map((e) => e.resource?.id ?? '');
+        return Promise.resolve({ patientId: patient.patientId, asOf, trials: [] });
+      });
+      const prefetch = without(fullPrefetch(), 'observations');
+      prefetch.observationsLaboratory = searchset({
+        resourceType: 'Observation',
+        id: 'legacy-lab',
+        status: 'final',
+        code: { coding: [{ system: 'http://loinc.org', code: '718-7' }] },
+        subject: { reference: `Patient/${PATIENT_ID}` },
+      });
+      await request(createApp(makeDeps({ dataSource, engine })))
+        .post(CALL)
+        .send(makeCdsRequest({ prefetch, fhirServer: FHIR }))
+        .expect(200, { cards: [] });
+      expect(dataSource.calls).toEqual([]);
+      expect(observations).toEqual(['legacy-lab']);
+    });
+
     it('fetches only the missing keys, with the access token', async () => {
       const dataSource = new MemoryDataSource();
-      const partial = without(fullPrefetch(), 'conditions', 'observationsLaboratory');
+      const partial = without(fullPrefetch(), 'conditions', 'observations');
       await request(createApp(makeDeps({ dataSource })))
         .post(CALL)
         .send(
@@ -138,7 +198,11 @@ describe('POST /cds-services/{id}', () => {
         .expect(200, { cards: [] });
       expect(dataSource.calls.map((c) => [c.fhirServer, c.query, c.accessToken])).toEqual([
         [FHIR, `Condition?patient=${PATIENT_ID}`, TOKEN],
-        [FHIR, `Observation?patient=${PATIENT_ID}&category=laboratory`, TOKEN],
+        [
+          FHIR,
+          (SERVICE_TEMPLATES.observations ?? '').replace('{{context.patientId}}', PATIENT_ID),
+          TOKEN,
+        ],
       ]);
     });
 

@@ -96,9 +96,9 @@ describe('POST /cds-services/{id} with data from the FHIR server', () => {
     const res = await request(createApp(deps)).post(CALL).send(call()).expect(200);
     SpecResponseSchema.parse(res.body);
     expect(fake.requests.every((r) => r.authorization === `Bearer ${TOKEN}`)).toBe(true);
-    // 1 Patient read + 7 one-page searches + 6 Observation searches of 3 pages each
-    expect(fake.requests).toHaveLength(1 + 7 + 6 * 3);
-    expect(records).toBe(1 + 6 * 3);
+    // 1 Patient read + 7 one-page searches + 1 Observation search (by code) of 3 pages
+    expect(fake.requests).toHaveLength(1 + 7 + 3);
+    expect(records).toBe(1 + 3);
   });
 
   it('fetches only what the prefetch lacks', async () => {
@@ -108,12 +108,7 @@ describe('POST /cds-services/{id} with data from the FHIR server', () => {
         call({
           patient: patientResource(),
           conditions: null,
-          observationsLaboratory: null,
-          observationsVitalSigns: null,
-          observationsSurvey: null,
-          observationsImaging: null,
-          observationsProcedure: null,
-          observationsExam: null,
+          observations: null,
           medicationStatements: null,
           medicationAdministrations: null,
           medicationDispenses: null,
@@ -123,7 +118,7 @@ describe('POST /cds-services/{id} with data from the FHIR server', () => {
       )
       .expect(200, { cards: [] });
     expect(fake.requests.map((r) => r.url)).toEqual([
-      `/fhir/MedicationRequest?patient=${PATIENT_ID}`,
+      `/fhir/MedicationRequest?patient=${PATIENT_ID}&_include=MedicationRequest:medication`,
     ]);
   });
 

@@ -211,7 +211,7 @@ describe('FhirKitDataSource limits', () => {
     await source.close();
   });
 
-  it('refuses more resources than the limit across pages', async () => {
+  it('cuts a search at the resource limit across pages, and says so in the searchset', async () => {
     const source = new FhirKitDataSource({ timeoutMs: 1000, maxPages: 10, maxResources: 5 });
     ehr.handler = (_req, res, base) => {
       sendJson(res, 200, {
@@ -221,9 +221,11 @@ describe('FhirKitDataSource limits', () => {
         link: [{ relation: 'next', url: `${base}/Observation?page=2` }],
       });
     };
-    await expect(
-      source.fetch({ fhirServer: ehr.base, query: 'Observation?patient=x' }),
-    ).rejects.toThrow('FHIR_MAX_RESOURCES');
+    const result = await source.fetch({ fhirServer: ehr.base, query: 'Observation?patient=x' });
+    const entries = result.entry as { resource: { resourceType: string; issue?: unknown } }[];
+    expect(entries.filter((e) => e.resource.resourceType === 'Observation')).toHaveLength(5);
+    expect(JSON.stringify(entries.at(-1))).toContain('FHIR_MAX_RESOURCES');
+    expect(ehr.requests.length).toBeLessThanOrEqual(2);
     await source.close();
   });
 

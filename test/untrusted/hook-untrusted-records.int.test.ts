@@ -20,6 +20,7 @@ import {
   makeDeps,
   MemoryDataSource,
   PATIENT_ID,
+  SERVICE,
   searchset,
 } from '../support/http-deps.js';
 
@@ -132,23 +133,23 @@ describe("another patient's resources (issue 15 item 1)", () => {
   it('are left out when a FHIR server ignores ?patient=', async () => {
     const { engine, seen } = recordingEngine();
     const prefetch = mixedPrefetch();
+    // The Observation search (by code) answers what the two category keys held above.
+    const entries = (key: string) =>
+      (prefetch[key] as { entry: { resource: FhirResourceJson }[] }).entry.map((e) => e.resource);
     const dataSource = new MemoryDataSource({
-      [`Observation?patient=${PATIENT_ID}&category=vital-signs`]:
-        prefetch.observationsVitalSigns as FhirResourceJson,
       [`Condition?patient=${PATIENT_ID}`]: prefetch.conditions as FhirResourceJson,
-      [`Observation?patient=${PATIENT_ID}&category=laboratory`]:
-        prefetch.observationsLaboratory as FhirResourceJson,
+      [(SERVICE.prefetch?.observations ?? '').replace('{{context.patientId}}', PATIENT_ID)]:
+        searchset(...entries('observationsVitalSigns'), ...entries('observationsLaboratory')),
     });
     const deps = makeDeps({ engine, dataSource });
     const given = fullPrefetch();
-    delete given.observationsVitalSigns;
     delete given.conditions;
-    delete given.observationsLaboratory;
+    delete given.observations;
     const res = await request(createApp(deps))
       .post(CALL)
       .send(makeCdsRequest({ prefetch: given, fhirServer: 'https://ehr.example/fhir' }));
     expect(res.status).toBe(200);
-    expect(dataSource.calls).toHaveLength(3);
+    expect(dataSource.calls).toHaveLength(2);
     expect(ids(seen[0]!)).toEqual(OWN);
     expectDroppedLogged(deps.logs.lines, deps.logs.records);
   });
