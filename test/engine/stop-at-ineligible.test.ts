@@ -8,11 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import type { PatientScreening } from '../../src/engine/screening.js';
 import { toPatientBundle, type PatientBundle } from '../../src/fhir/patient-bundle.js';
-import {
-  generatePatient,
-  seededRandom,
-  toBundle,
-} from '../support/synthetic-population.js';
+import { generatePatient, seededRandom, toBundle } from '../support/synthetic-population.js';
 import { AS_OF } from '../support/fhir-builders.js';
 
 const DEMO = fileURLToPath(new URL('../../demo/', import.meta.url));

@@ -58,7 +58,11 @@ export async function startReplica(env: Record<string, string>): Promise<Replica
       reject(new Error(`replica exited (${String(code)}): ${logs.slice(-5).join('\n')}`));
     });
   });
-  const ended = new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+  const ended = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   const signal = async (name: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(name);
     await ended;
