@@ -117,7 +117,8 @@ async function startService(): Promise<{ base: string; child: ChildProcess }> {
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`the service exited (${child.exitCode})`);
     try {
-      if ((await fetch(`${base}/healthz`)).ok) return { base, child };
+      // Ready, not only alive: the service listens (healthz) before its engine is built.
+      if ((await fetch(`${base}/readyz`)).ok) return { base, child };
     } catch {
       // not listening yet
     }
@@ -137,10 +138,14 @@ async function loadPrefetch(base: string): Promise<Map<string, Record<string, un
   for (const patientId of PATIENTS) {
     const prefetch: Record<string, unknown> = {};
     for (const [key, template] of Object.entries(templates)) {
-      const res = await fetch(
-        `${base}/demo/fhir/${template.replace('{{context.patientId}}', patientId)}`,
-      );
-      prefetch[key] = res.ok ? await res.json() : null;
+      const query = template.replace('{{context.patientId}}', patientId);
+      let res = await fetch(`${base}/demo/fhir/${query}`);
+      // The demo server refuses `_sort` (issue 15): ask again without it, as the service does.
+      if (res.status === 400)
+        res = await fetch(`${base}/demo/fhir/${query.replace(/&_sort=[^&]*/, '')}`);
+      if (!res.ok)
+        throw new Error(`the demo server answered ${res.status} for prefetch key ${key}`);
+      prefetch[key] = await res.json();
     }
     result.set(patientId, prefetch);
   }
