@@ -12,9 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FhirResource, Immunization, Procedure } from 'fhir/r4.js';
+import request from 'supertest';
+import { createApp } from '../../src/app.js';
+import { CdsResponseSchema } from '../../src/cds-hooks/card.js';
+import { loadServiceDefinitions } from '../../src/cds-hooks/service-definition.js';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import type { FhirResourceJson } from '../../src/fhir/patient-data-source.js';
+import { ConfigurationError } from '../../src/shared/errors.js';
 import { AS_OF, bundle, daysAgo, patient, yearsAgo } from '../support/fhir-builders.js';
+import { makeDeps, searchset } from '../support/http-deps.js';
 import { screenCli } from '../support/screen-cli.js';
 
 const run = promisify(execFile);
@@ -83,7 +90,9 @@ function splenectomy(id: string, subject: string): Procedure {
     id,
     status: 'completed',
     subject: { reference: `Patient/${subject}` },
-    code: { coding: [{ system: 'http://snomed.info/sct', code: '234319005' }] },
+    code: {
+      coding: [{ system: 'http://snomed.info/sct', code: '234319005', display: 'Splenectomy' }],
+    },
     performedDateTime: yearsAgo(3),
   };
 }
@@ -204,4 +213,61 @@ describe('a new trial reading a Procedure and an Immunization, with no code chan
       );
     expect(await screenResults([dir])).toEqual(EXPECTED);
   }, 60_000);
+
+  it('answers a CDS Hooks call from the generated prefetch, citing the Procedure on the card', async () => {
+    const services = loadServiceDefinitions(join(root, 'hooks'));
+    const app = createApp(
+      makeDeps({ services, engine: loadEligibilityEngine({ cqlDir }), today: () => AS_OF }),
+    );
+    const call = async (id: string) => {
+      const [self, ...rest] = RECORDS[id] ?? [];
+      const keys = Object.keys(services[0]?.prefetch ?? {});
+      const prefetch = Object.fromEntries(
+        keys.map((key) => [
+          key,
+          key === 'patient'
+            ? self
+            : searchset(
+                ...rest
+                  .filter(
+                    (r) => services[0]?.prefetch?.[key]?.startsWith(`${r.resourceType}?`) === true,
+                  )
+                  .map((r) => r as unknown as FhirResourceJson),
+              ),
+        ]),
+      );
+      const res = await request(app)
+        .post(`/cds-services/${services[0]?.id ?? ''}`)
+        .send({
+          hook: 'patient-view',
+          hookInstance: `00000000-0000-4000-8000-00000000000${id.length}`,
+          context: { userId: 'Practitioner/example', patientId: id },
+          prefetch,
+        });
+      expect(res.status).toBe(200);
+      return CdsResponseSchema.parse(res.body).cards.filter((c) => c.source.topic?.code === TRIAL);
+    };
+    const [spleen] = await call('p-spleen');
+    // The evidence line of the Procedure: its code's text and date (describe-evidence.ts).
+    expect(spleen?.detail).toContain(`Splenectomy, ${yearsAgo(3)}`);
+    expect(await call('p-vaccine')).toEqual([]);
+  }, 60_000);
+
+  it('fails at start-up, naming the library and type, when a retrieve names a type the readers would drop', () => {
+    const broken = join(root, 'cql-medication');
+    cpSync(cqlDir, broken, { recursive: true });
+    const elmFile = join(broken, 'elm', `${TRIAL}.json`);
+    // The Immunization retrieve made a Medication retrieve: Medications name no patient.
+    writeFileSync(
+      elmFile,
+      readFileSync(elmFile, 'utf8').replaceAll(
+        '{http://hl7.org/fhir}Immunization',
+        '{http://hl7.org/fhir}Medication',
+      ),
+    );
+    expect(() => loadEligibilityEngine({ cqlDir: broken })).toThrow(ConfigurationError);
+    expect(() => loadEligibilityEngine({ cqlDir: broken })).toThrow(
+      new RegExp(`^${TRIAL}: a retrieve of Medication cannot be read`),
+    );
+  });
 });
