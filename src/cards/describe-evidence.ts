@@ -276,9 +276,60 @@ function describeMedication(resource: MedicationRequest | MedicationStatement): 
   };
 }
 
+/** Elements that name what a resource records, in the order a generic description looks. */
+const CODE_ELEMENTS = ['code', 'vaccineCode', 'medicationCodeableConcept', 'type'] as const;
+
+/** Elements that date a resource (a dateTime, or a Period whose end, else start, is used). */
+const DATE_ELEMENTS = [
+  'performedDateTime',
+  'performedPeriod',
+  'effectiveDateTime',
+  'effectivePeriod',
+  'occurrenceDateTime',
+  'onsetDateTime',
+  'onsetPeriod',
+  'authoredOn',
+  'recordedDate',
+  'issued',
+  'date',
+] as const;
+
 /**
- * Describes one evidence resource, or nothing for resources a card must not show (Patient) or
- * cannot describe.
+ * Any other type a retrieve reads (a Procedure, an Immunization, ...): what it records (its code's
+ * text) and its date, so that no evidence a new library reads is dropped (issue 16 item 3).
+ */
+function describeOther(resource: FhirResource): EvidenceLine {
+  const fields = resource as unknown as Record<string, unknown>;
+  let name: string | undefined;
+  for (const element of CODE_ELEMENTS) {
+    const value: unknown = fields[element];
+    const concept: unknown = Array.isArray(value) ? (value as unknown[])[0] : value;
+    name = typeof concept === 'object' && concept !== null ? conceptText(concept) : undefined;
+    if (name !== undefined) break;
+  }
+  let date: string | undefined;
+  for (const element of DATE_ELEMENTS) {
+    const value: unknown = fields[element];
+    const text =
+      typeof value === 'string'
+        ? value
+        : typeof value === 'object' && value !== null
+          ? ((value as { end?: unknown }).end ?? (value as { start?: unknown }).start)
+          : undefined;
+    date = typeof text === 'string' ? day(text) : undefined;
+    if (date !== undefined) break;
+  }
+  const status = typeof fields.status === 'string' ? fields.status : undefined;
+  const shown = status === undefined || ['completed', 'active', 'final'].includes(status);
+  return {
+    text: `${recordText(name ?? resource.resourceType)}${date === undefined ? '' : `, ${date}`}${shown ? '' : ` (${recordText(status)})`}`,
+    ...(date === undefined ? {} : { date }),
+  };
+}
+
+/**
+ * Describes one evidence resource, or nothing for resources a card must not show (Patient). A
+ * type without a description of its own is described by its code's text and date (describeOther).
  * @param resource - a resource from the patient bundle.
  */
 export function describeResource(resource: FhirResource, unit?: string): EvidenceLine | undefined {
@@ -290,8 +341,10 @@ export function describeResource(resource: FhirResource, unit?: string): Evidenc
     case 'MedicationRequest':
     case 'MedicationStatement':
       return describeMedication(resource);
-    default:
+    case 'Patient':
       return undefined;
+    default:
+      return describeOther(resource);
   }
 }
 

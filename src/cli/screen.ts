@@ -21,7 +21,7 @@ import { loadCliConfig, loadConfig, loadDotEnv, type Config } from '../config.js
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { createEnginePool } from '../engine/engine-pool.js';
-import { loadEligibilityEngine, loadFetchPlan } from '../engine/load-engine.js';
+import { loadEligibilityEngine, loadFetchPlan, type EngineOptions } from '../engine/load-engine.js';
 import { describeCounts } from '../fhir/patient-references.js';
 import { fhirServerItems } from '../population/fhir-server-input.js';
 import { fileItems } from '../population/file-inputs.js';
@@ -134,16 +134,29 @@ function parseCommandLine(argv: readonly string[]): Options {
   return { asOf, format, out: values.out, files: positionals, server };
 }
 
+/** The engine options of a configuration (CQL_DIR, SITE_CODE_MAP). */
+function engineOptionsOf(config: Config): EngineOptions {
+  return {
+    ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
+    siteCodes: config.siteCodes,
+  };
+}
+
+/**
+ * The patients to screen: files read for the types the engine reads, a FHIR server searched by
+ * the fetch plan of the same ELM (both derived from its retrieves, issue 16 item 3).
+ */
 async function* allItems(
   options: Options,
-  token: string | undefined,
+  config: Config,
+  engine: EligibilityEngine,
 ): AsyncGenerator<PopulationItem> {
-  for (const file of options.files) yield* fileItems(file);
+  for (const file of options.files) yield* fileItems(file, engine.reads?.types);
   if (options.server !== undefined)
     yield* fhirServerItems({
       ...options.server,
-      ...(token !== undefined ? { token } : {}),
-      plan: loadFetchPlan(),
+      ...(config.fhirToken !== undefined ? { token: config.fhirToken } : {}),
+      plan: loadFetchPlan(engineOptionsOf(config)),
     });
 }
 
@@ -156,10 +169,7 @@ async function* allItems(
 export async function createScreenEngine(
   config: Config = loadConfig(process.env),
 ): Promise<EngineHandle> {
-  const engineOptions = {
-    ...(config.cqlDir !== undefined ? { cqlDir: config.cqlDir } : {}),
-    siteCodes: config.siteCodes,
-  };
+  const engineOptions = engineOptionsOf(config);
   if (config.screenWorkers === 0) {
     return {
       engine: loadEligibilityEngine(engineOptions),
@@ -234,7 +244,7 @@ export async function runScreen(
       sink,
     });
     const summary = await screenPopulation({
-      items: allItems(options, config.fhirToken),
+      items: allItems(options, config, handle.engine),
       engine: handle.engine,
       asOf: options.asOf,
       concurrency: handle.concurrency,

@@ -73,7 +73,7 @@ function valueSetUrl(
 }
 
 export class RetrieveScope {
-  private constructor(private readonly types: ReadonlyMap<string, TypeScope>) {}
+  private constructor(private readonly byType: ReadonlyMap<string, TypeScope>) {}
 
   /**
    * @param elms - every library the engine runs.
@@ -110,10 +110,28 @@ export class RetrieveScope {
     return new RetrieveScope(types);
   }
 
+  /**
+   * Every resource type some retrieve names, and the Patient; undefined when a retrieve of another
+   * model makes every type readable.
+   */
+  get types(): readonly string[] | undefined {
+    if (this.byType.has('*')) return undefined;
+    return [...new Set(['Patient', ...this.byType.keys()])].sort();
+  }
+
+  /**
+   * The engine's `reads` (EligibilityEngine.reads): keeps(), carrying the types it can keep, so
+   * that record readers take exactly the types the retrieves need (issue 16 item 3).
+   */
+  reader(): ((resource: FhirResource) => boolean) & { readonly types?: readonly string[] } {
+    const types = this.types;
+    return Object.assign((resource: FhirResource) => this.keeps(resource), types ? { types } : {});
+  }
+
   /** Whether some retrieve may return the resource (the Patient always stays). */
   keeps(resource: FhirResource): boolean {
-    if (resource.resourceType === 'Patient' || this.types.has('*')) return true;
-    const scope = this.types.get(resource.resourceType);
+    if (resource.resourceType === 'Patient' || this.byType.has('*')) return true;
+    const scope = this.byType.get(resource.resourceType);
     if (scope === undefined) return false;
     if (scope.byProperty === undefined) return true;
     for (const [property, keys] of scope.byProperty) {

@@ -274,6 +274,8 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
   const fhirRouter = new FhirRouter();
   const patients: DemoPatient[] = [];
   let resourceCount = 0;
+  /** Every resource type the data holds: what the CapabilityStatement lists. */
+  const heldTypes = new Set<string>(['Patient']);
   for (const { dir, shiftDates: shift } of options.dataDirs) {
     const files = readdirSync(dir)
       .filter((f) => f.endsWith('.json'))
@@ -297,6 +299,7 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
           );
         }
         resourceCount++;
+        heldTypes.add(resource.resourceType);
       }
       // A file is one patient's record: the resources about that patient answer its searches.
       const own = stored.filter((r) => r.resourceType === 'Patient');
@@ -427,15 +430,9 @@ export async function createDemoFhirServer(options: DemoFhirOptions): Promise<De
       rest: [
         {
           mode: 'server',
-          resource: [
-            'Patient',
-            'Condition',
-            'Observation',
-            'MedicationRequest',
-            'MedicationStatement',
-            'Medication',
-            'Encounter',
-          ].map((type) => ({ type, interaction: [{ code: 'read' }, { code: 'search-type' }] })),
+          resource: [...heldTypes]
+            .sort()
+            .map((type) => ({ type, interaction: [{ code: 'read' }, { code: 'search-type' }] })),
         },
       ],
     });

@@ -11,8 +11,7 @@ import { DefinitionReads } from '../cql/definition-reads.js';
 import { CqlEvaluationError } from '../shared/errors.js';
 import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
 import { readCriterion } from './criterion-reading.js';
-import type { PatientBundle } from '../fhir/patient-bundle.js';
-import type { FhirResource } from 'fhir/r4.js';
+import type { PatientBundle, ResourceReads } from '../fhir/patient-bundle.js';
 import type { CriterionResult, PatientScreening, TrialResult } from './screening.js';
 
 /** Per-call options of `EligibilityEngine.screen`. */
@@ -44,9 +43,10 @@ export interface EligibilityEngine {
   readonly rulesVersion?: string;
   /**
    * Whether a retrieve of the engine's libraries can return the resource (retrieve-scope.ts): a
-   * caller may leave the others out of the record it hands over, with the same results.
+   * caller may leave the others out of the record it hands over, with the same results. Its
+   * `types` are the resource types the retrieves name: record readers read those (issue 16).
    */
-  readonly reads?: (resource: FhirResource) => boolean;
+  readonly reads?: ResourceReads;
   /**
    * Evaluates every trial for one patient.
    * @param patient - the normalised record (see toPatientBundle).
@@ -280,7 +280,7 @@ export function createEligibilityEngine(
   return {
     trials,
     ...(rulesVersion !== undefined ? { rulesVersion } : {}),
-    reads: (resource) => scope.keeps(resource),
+    reads: scope.reader(),
     screen: (patient, asOf, trialIds, options = {}) => {
       const deadlines = [
         ...(options.timeoutMs !== undefined ? [Date.now() + options.timeoutMs] : []),

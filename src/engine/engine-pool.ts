@@ -410,7 +410,7 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     },
     rulesVersion,
     size,
-    reads: (resource) => scope.keeps(resource),
+    reads: scope.reader(),
     screen(patient, asOf, trialIds, screenOptions = {}) {
       const job: Job = {
         kind: 'screen',

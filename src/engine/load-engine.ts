@@ -15,6 +15,7 @@ import {
   type FetchKey,
   type PlannedRetrieve,
 } from '../cql/fetch-plan.js';
+import { checkRetrievedTypes } from '../cql/retrieved-types.js';
 import { checkTrialDefinitions, loadTrials } from '../trials/trial-registry.js';
 import type { Trial } from '../trials/trial.js';
 import { createEligibilityEngine, type EligibilityEngine } from './eligibility-engine.js';
@@ -62,7 +63,8 @@ export function rulesVersion(parts: {
 
 /**
  * Loads and cross-checks everything the engine needs, once, at start-up: ELM, value sets and
- * trial definitions. Throws ConfigurationError when anything is missing or inconsistent.
+ * trial definitions, and that every type a retrieve names reaches the engine (retrieved-types.ts).
+ * Throws ConfigurationError when anything is missing or inconsistent.
  * @param options - where the CQL lives and the site code mapping.
  */
 export function loadEngineInputs(options: EngineOptions = {}): EngineInputs {
@@ -80,6 +82,7 @@ export function loadEngineInputs(options: EngineOptions = {}): EngineInputs {
     options.siteCodes ?? [],
     elm.valueSetUrls(),
   );
+  checkRetrievedTypes(plannedRetrieves(elm, valueSets));
   const version = rulesVersion({
     elm: elm.all(),
     trials,

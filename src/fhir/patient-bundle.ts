@@ -16,7 +16,11 @@ import {
   type PartialTypes,
 } from './partial-record.js';
 
-/** The resource types the eligibility criteria read; everything else is left out of the engine's bundle. */
+/**
+ * The resource types the project's criteria read, for a caller with no engine at hand (tests,
+ * tools). The service and the CLI pass the engine's `reads`, whose types come from the ELM's
+ * retrieves (retrieve-scope.ts): a type a new library retrieves is read with no change here.
+ */
 export const ENGINE_RESOURCE_TYPES = [
   'Patient',
   'Condition',
@@ -28,6 +32,14 @@ export const ENGINE_RESOURCE_TYPES = [
   'AllergyIntolerance',
   'Procedure',
 ] as const;
+
+/**
+ * Which resources the engine reads (EligibilityEngine.reads, RetrieveScope.reader): a filter, with
+ * the resource types it can keep when they are known (undefined: any type).
+ */
+export type ResourceReads = ((resource: FhirResource) => boolean) & {
+  readonly types?: readonly string[];
+};
 
 const UCUM = 'http://unitsofmeasure.org';
 
@@ -283,26 +295,27 @@ function resolveMedication(
 }
 
 /** Resource types named in an OperationOutcome's text (Epic: "Client not authorized for Condition ..."). */
-function typesNamed(outcome: JsonObject): string[] {
+function typesNamed(outcome: JsonObject, types: readonly string[]): string[] {
   const text = JSON.stringify(outcome.issue ?? []);
-  return ENGINE_RESOURCE_TYPES.filter(
-    (type) => type !== 'Patient' && new RegExp(`\\b${type}\\b`).test(text),
-  );
+  return types.filter((type) => type !== 'Patient' && new RegExp(`\\b${type}\\b`).test(text));
 }
 
 /**
  * Turns a Bundle holding one patient's record (collection, searchset, transaction or batch, with
  * `urn:uuid` references as Synthea writes them) into the engine's input. The input is not changed.
  * @param input - parsed JSON that should be a FHIR Bundle.
- * @param reads - which resources the engine can read (RetrieveScope): the others are left out
- *   before normalising; the Patient always stays. Default: every resource of ENGINE_RESOURCE_TYPES.
+ * @param reads - which resources the engine can read (EligibilityEngine.reads, from the ELM's
+ *   retrieves): the others are left out before normalising; the Patient always stays. Its `types`
+ *   are the types an OperationOutcome can make partial. Default: every resource of
+ *   ENGINE_RESOURCE_TYPES.
  * @throws InvalidPatientDataError when it is not a Bundle or does not hold exactly one Patient.
  */
 export function toPatientBundle(
   input: unknown,
-  reads?: (resource: FhirResource) => boolean,
+  reads?: ResourceReads,
   options: PatientBundleOptions = {},
 ): PatientBundle {
+  const readTypes: readonly string[] = reads?.types ?? ENGINE_RESOURCE_TYPES;
   const partial: Record<string, PartialReason> = { ...options.partial };
   if (!isObject(input) || input.resourceType !== 'Bundle') {
     throw new InvalidPatientDataError('not a FHIR Bundle (resourceType must be "Bundle")');
@@ -336,10 +349,8 @@ export function toPatientBundle(
       // types it names, else every type, are partial.
       const reason = outcomePartialReason(resource as never);
       if (reason !== undefined) {
-        const named = typesNamed(resource);
-        for (const type of named.length > 0
-          ? named
-          : ENGINE_RESOURCE_TYPES.filter((t) => t !== 'Patient'))
+        const named = typesNamed(resource, readTypes);
+        for (const type of named.length > 0 ? named : readTypes.filter((t) => t !== 'Patient'))
           addPartial(partial, type, reason);
       }
       return;
@@ -390,13 +401,15 @@ export function toPatientBundle(
     if (concept !== undefined) medications.set(fullUrl, concept);
   }
 
-  const wanted = new Set<string>(ENGINE_RESOURCE_TYPES);
+  // With the engine's filter, it alone decides (every type a retrieve names); else the defaults.
+  const wanted = reads === undefined ? new Set<string>(ENGINE_RESOURCE_TYPES) : undefined;
   // References name entries by fullUrl only in bundles that have fullUrls (Synthea's urn:uuid);
   // prefetch bundles assembled by the service have none, and their resources need no rewrite.
   const rewrite = byFullUrl.size > 0;
   const kept: FhirResource[] = [];
   for (const original of own) {
-    if (typeof original.resourceType !== 'string' || !wanted.has(original.resourceType)) continue;
+    if (typeof original.resourceType !== 'string') continue;
+    if (wanted !== undefined && !wanted.has(original.resourceType)) continue;
     if (
       reads !== undefined &&
       original.resourceType !== 'Patient' &&

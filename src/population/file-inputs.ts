@@ -39,10 +39,15 @@ function bundleRecord(file: string): PopulationItem {
  * The patients one FILE argument holds. A directory or export that cannot be read any further
  * ends with a failure; the patients before it stand.
  * @param file - the argument as given (sources keep its spelling).
+ * @param types - the resource types the engine reads (EligibilityEngine.reads.types): what an
+ *   NDJSON export is read for (default: ENGINE_RESOURCE_TYPES).
  */
-export async function* fileItems(file: string): AsyncGenerator<PopulationItem> {
+export async function* fileItems(
+  file: string,
+  types?: readonly string[],
+): AsyncGenerator<PopulationItem> {
   try {
-    yield* itemsOf(file);
+    yield* itemsOf(file, types);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     yield {
@@ -53,7 +58,10 @@ export async function* fileItems(file: string): AsyncGenerator<PopulationItem> {
   }
 }
 
-async function* itemsOf(file: string): AsyncGenerator<PopulationItem> {
+async function* itemsOf(
+  file: string,
+  types: readonly string[] | undefined,
+): AsyncGenerator<PopulationItem> {
   let isDirectory = false;
   try {
     isDirectory = (await stat(file)).isDirectory();
@@ -62,7 +70,7 @@ async function* itemsOf(file: string): AsyncGenerator<PopulationItem> {
   }
   if (!isDirectory) {
     if (file.endsWith('.ndjson')) {
-      yield* ndjsonExportItems(file, [file]);
+      yield* ndjsonExportItems(file, [file], types);
       return;
     }
     yield { kind: 'expect', count: 1 };
@@ -71,7 +79,7 @@ async function* itemsOf(file: string): AsyncGenerator<PopulationItem> {
   }
   const ndjson = await listNdjsonFiles(file);
   if (ndjson.length > 0) {
-    yield* ndjsonExportItems(file, ndjson);
+    yield* ndjsonExportItems(file, ndjson, types);
     return;
   }
   const bundles = (await readdir(file)).filter((n) => n.endsWith('.json')).sort();

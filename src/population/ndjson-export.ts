@@ -23,21 +23,16 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { ENGINE_RESOURCE_TYPES } from '../fhir/patient-bundle.js';
 import type { PopulationItem } from './population-item.js';
 
-/** The resource types read from an export; Medication is shared, looked up by reference. */
-const PATIENT_TYPES = new Set([
-  'Patient',
-  'Condition',
-  'Observation',
-  'MedicationStatement',
-  'MedicationRequest',
-  'MedicationAdministration',
-  'MedicationDispense',
-  'AllergyIntolerance',
-  'Procedure',
-]);
-const READ_TYPES = new Set([...PATIENT_TYPES, 'Medication']);
+/**
+ * The resource types read from an export: the patient's types the engine reads (its `reads.types`,
+ * from the ELM's retrieves), the Patient, and Medication, shared, looked up by reference.
+ */
+function readTypesOf(types: readonly string[]): ReadonlySet<string> {
+  return new Set(['Patient', ...types, 'Medication']);
+}
 
 /** Coalesce ranges of one file closer than this into one read. */
 const COALESCE_GAP = 64 * 1024;
@@ -103,10 +98,10 @@ function patientInRawLine(text: string): string | undefined {
 }
 
 /** Whether a file's name says it holds a resource type the criteria never read. */
-function skippedByName(file: string): boolean {
+function skippedByName(file: string, readTypes: ReadonlySet<string>): boolean {
   const match = /^(?:\d+\.)?([A-Z][A-Za-z]+?)(?:[._-]|\d|$)/.exec(basename(file));
   const type = match?.[1];
-  return type !== undefined && !READ_TYPES.has(type);
+  return type !== undefined && !readTypes.has(type);
 }
 
 interface PatientEntry {
@@ -128,15 +123,19 @@ export async function listNdjsonFiles(dir: string): Promise<string[]> {
  * whose patient is not in the export and for unreadable lines.
  * @param label - how sources are named: `<label>#Patient/<id>`.
  * @param files - the NDJSON files.
+ * @param types - the resource types the engine reads (EligibilityEngine.reads.types); default:
+ *   ENGINE_RESOURCE_TYPES.
  */
 export async function* ndjsonExportItems(
   label: string,
   files: readonly string[],
+  types: readonly string[] = ENGINE_RESOURCE_TYPES,
 ): AsyncGenerator<PopulationItem> {
+  const readTypes = readTypesOf(types);
   const patients = new Map<string, PatientEntry>();
   const medications = new Map<string, [number, number, number]>();
   const unattributed: { source: string; message: string }[] = [];
-  const wanted = files.filter((f) => !skippedByName(f));
+  const wanted = files.filter((f) => !skippedByName(f, readTypes));
   const entryFor = (id: string): PatientEntry => {
     let entry = patients.get(id);
     if (entry === undefined) {
@@ -166,7 +165,7 @@ export async function* ndjsonExportItems(
         continue;
       }
       const type = resource.resourceType;
-      if (typeof type !== 'string' || !READ_TYPES.has(type)) continue;
+      if (typeof type !== 'string' || !readTypes.has(type)) continue;
       if (type === 'Medication') {
         if (typeof resource.id === 'string')
           medications.set(`Medication/${resource.id}`, [fileIndex, offset, length]);

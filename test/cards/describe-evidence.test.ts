@@ -91,3 +91,46 @@ describe('describeEvidence', () => {
     expect(escapeMarkdown('10*9/L [IU] <b>')).toBe('10\\*9/L \\[IU\\] \\<b\\>');
   });
 });
+
+describe('describeEvidence: any type a retrieve reads (issue 16 item 3)', () => {
+  const procedure = {
+    resourceType: 'Procedure' as const,
+    id: 'proc',
+    status: 'completed' as const,
+    subject: { reference: 'Patient/pat-1' },
+    code: {
+      coding: [{ system: 'http://snomed.info/sct', code: '234319005', display: 'Splenectomy' }],
+    },
+    performedPeriod: { start: '2023-04-01T08:00:00Z', end: '2023-04-01T10:00:00Z' },
+  };
+  const immunization = {
+    resourceType: 'Immunization' as const,
+    id: 'imm',
+    status: 'not-done' as const,
+    patient: { reference: 'Patient/pat-1' },
+    vaccineCode: { text: 'MMR vaccine' },
+    occurrenceDateTime: '2026-10-01',
+  };
+  const undated = {
+    resourceType: 'DeviceUseStatement' as const,
+    id: 'dev',
+    status: 'active' as const,
+    subject: { reference: 'Patient/pat-1' },
+    device: { reference: 'Device/d' },
+  };
+  const index = indexResources(bundle(patient(), procedure, immunization, undated));
+
+  it('describes a type without a description of its own by its code text and date, newest first', () => {
+    expect(
+      describeEvidence(
+        ['Procedure/proc', 'Immunization/imm', 'DeviceUseStatement/dev', 'Patient/pat-1'],
+        index,
+        5,
+      ),
+    ).toEqual([
+      'MMR vaccine, 2026-10-01 (not-done)',
+      'Splenectomy, 2023-04-01',
+      'DeviceUseStatement',
+    ]);
+  });
+});

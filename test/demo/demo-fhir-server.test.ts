@@ -29,6 +29,18 @@ describe('createDemoFhirServer', () => {
     app.use('/demo/fhir', demo.handler);
   });
 
+  it('lists in its CapabilityStatement every resource type its data holds (issue 16 item 3)', async () => {
+    const res = await request(app).get('/demo/fhir/metadata');
+    expect(res.status).toBe(200);
+    const types = (res.body as { rest: { resource: { type: string }[] }[] }).rest[0]?.resource.map(
+      (r) => r.type,
+    );
+    expect(types).toEqual(
+      expect.arrayContaining(['Patient', 'Condition', 'Observation', 'Procedure', 'Immunization']),
+    );
+    expect(types).toEqual([...(types ?? [])].sort());
+  });
+
   it('loads the hand-built and Synthea patients with their own ids', () => {
     expect(demo.patients.map((p) => p.id)).toEqual(
       expect.arrayContaining([

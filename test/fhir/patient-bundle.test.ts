@@ -112,3 +112,69 @@ describe('toPatientBundle: records read in part (issue 12)', () => {
     expect(unresolved.partial).toEqual({ MedicationRequest: 'unresolved-medication' });
   });
 });
+
+describe('toPatientBundle: the types the engine reads come from its reads (issue 16 item 3)', () => {
+  const immunization = {
+    resourceType: 'Immunization',
+    id: 'imm',
+    status: 'completed',
+    patient: { reference: 'Patient/pat-1' },
+    vaccineCode: { coding: [{ system: 'http://hl7.org/fhir/sid/cvx', code: '03' }] },
+    occurrenceDateTime: '2026-10-01',
+  };
+  const encounter = {
+    resourceType: 'Encounter',
+    id: 'enc',
+    status: 'finished',
+    subject: { reference: 'Patient/pat-1' },
+  };
+  /** A reads that keeps Immunizations, as RetrieveScope.reader() does when a retrieve names them. */
+  const reads = Object.assign((r: { resourceType: string }) => r.resourceType === 'Immunization', {
+    types: ['Patient', 'Immunization'],
+  });
+  const input = {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: [patient(), immunization, encounter].map((resource) => ({ resource })),
+  };
+
+  it('keeps a type no fixed list names when the engine reads it, and only what it reads', () => {
+    const types = toPatientBundle(input, reads).bundle.entry?.map((e) => e.resource?.resourceType);
+    expect(types).toEqual(['Patient', 'Immunization']);
+    // Without the engine's reads, the project's own types only.
+    expect(toPatientBundle(input).bundle.entry?.map((e) => e.resource?.resourceType)).toEqual([
+      'Patient',
+    ]);
+  });
+
+  it('marks the types the engine reads partial when an OperationOutcome withholds data', () => {
+    const withheld = {
+      ...input,
+      entry: [
+        ...input.entry,
+        {
+          resource: {
+            resourceType: 'OperationOutcome',
+            issue: [{ severity: 'warning', code: 'suppressed', diagnostics: 'withheld' }],
+          },
+        },
+      ],
+    };
+    expect(toPatientBundle(withheld, reads).partial).toEqual({ Immunization: 'withheld' });
+    const named = {
+      ...input,
+      entry: [
+        ...input.entry,
+        {
+          resource: {
+            resourceType: 'OperationOutcome',
+            issue: [
+              { severity: 'warning', code: 'suppressed', diagnostics: 'no access to Immunization' },
+            ],
+          },
+        },
+      ],
+    };
+    expect(toPatientBundle(named, reads).partial).toEqual({ Immunization: 'withheld' });
+  });
+});
