@@ -1,7 +1,7 @@
-import type { Card } from './card.js';
+import type { Card } from '../cards/card.js';
 import { issuedCards, renderCards, type CardOptions } from '../cards/render-cards.js';
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
-import type { PatientScreening } from '../engine/screening.js';
+import type { PatientScreening } from '../domain/screening.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type { PartialTypes } from '../fhir/partial-record.js';
 import type { FhirServerPolicy } from '../security/fhir-server-policy.js';

@@ -1,4 +1,4 @@
-import type { CriterionResultValue } from '../engine/screening.js';
+import type { CriterionResultValue } from '../domain/screening.js';
 import type { ScreenReport, ScreenedPatient } from './screen-report.js';
 
 const MARK: Record<CriterionResultValue, string> = {

@@ -1,4 +1,4 @@
-import type { PatientScreening } from '../engine/screening.js';
+import type { PatientScreening } from '../domain/screening.js';
 
 /** One patient in the screen CLI's JSON contract (issue 3). */
 export interface ScreenedPatient extends Omit<PatientScreening, 'asOf'> {

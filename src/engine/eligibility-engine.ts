@@ -1,6 +1,6 @@
 import { CodeService, DateTime, Library, PatientContext, Repository } from 'cql-execution';
 import type { PatientObject, TerminologyProvider } from 'cql-execution';
-import type { Criterion, Trial } from '../trials/trial.js';
+import type { Criterion, Trial } from '../domain/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
@@ -13,7 +13,7 @@ import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
 import { readCriterion } from './criterion-reading.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type { FhirResource } from 'fhir/r4.js';
-import type { CriterionResult, PatientScreening, TrialResult } from './screening.js';
+import type { CriterionResult, PatientScreening, TrialResult } from '../domain/screening.js';
 
 /** Per-call options of `EligibilityEngine.screen`. */
 export interface ScreenOptions {

@@ -30,14 +30,14 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Trial } from '../trials/trial.js';
+import type { Trial } from '../domain/trial.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import { ConfigurationError, CqlEvaluationError } from '../shared/errors.js';
 import type { EligibilityEngine, ScreenOptions } from './eligibility-engine.js';
 import { EngineAbortedError, EngineDeadlineError, EngineOverloadedError } from './engine-errors.js';
 import { loadEngineInputs, type EngineOptions } from './load-engine.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
-import type { PatientScreening } from './screening.js';
+import type { PatientScreening } from '../domain/screening.js';
 import type { SerializedError, WorkerMessage, WorkerRequest } from './engine-worker.js';
 import {
   transferableBody,

@@ -9,9 +9,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { loadEligibilityEngine, type EngineOptions } from './load-engine.js';
-import type { PatientScreening } from './screening.js';
+import type { PatientScreening } from '../domain/screening.js';
 import type { PartialTypes } from '../fhir/partial-record.js';
-import type { Trial } from '../trials/trial.js';
+import type { Trial } from '../domain/trial.js';
 import {
   answerPrefetchedCall,
   transferableBody,

@@ -8,8 +8,8 @@
  * - table: the readable summary of issue 3, block by block.
  * - html: see html-report.ts.
  */
-import type { CriterionResultValue, TrialResult } from '../engine/screening.js';
-import type { Trial } from '../trials/trial.js';
+import type { CriterionResultValue, TrialResult } from '../domain/screening.js';
+import type { Trial } from '../domain/trial.js';
 import { formatPatientBlock, formatTableHeader } from '../cli/format-table.js';
 import { createHtmlReportWriter } from './html-report.js';
 import type { PopulationResult } from './population-item.js';

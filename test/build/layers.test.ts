@@ -74,7 +74,7 @@ describe('layers of src/', () => {
       'src/cds-hooks/layer-fixture.ts',
       [
         "import { AppError } from '../shared/errors.js';",
-        "import type { Trial } from '../trials/trial.js';",
+        "import type { Trial } from '../domain/trial.js';",
         "import { createEligibilityEngine } from '../engine/eligibility-engine.js';",
         "import { renderCards } from '../cards/render-cards.js';",
         "import { CdsRequestSchema } from './request.js';",

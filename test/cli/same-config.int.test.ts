@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { cardExtension } from '../../src/cards/render-cards.js';
-import type { Card } from '../../src/cds-hooks/card.js';
+import type { Card } from '../../src/cards/card.js';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import { condition, observation, patient } from '../support/fhir-builders.js';
 import { startReplica, type Replica } from '../support/replica.js';

@@ -1,6 +1,7 @@
 /** Results of screening one patient: the engine's output, shared by the CLI, the service and cards. */
 
-import type { PartialReason } from '../fhir/partial-record.js';
+/** Why part of a resource type's record is missing (fhir/partial-record.ts reads the reasons). */
+export type PartialReason = 'too-long' | 'withheld' | 'unresolved-medication';
 
 export type CriterionResultValue = 'pass' | 'fail' | 'unknown' | 'manual';
 export type TrialStatus = 'eligible' | 'needs-review' | 'ineligible';
