@@ -42,8 +42,6 @@ export const KNOWN_VIOLATIONS = [
   { file: 'src/engine/engine-pool.ts', allow: 'cds-hooks' },
   { file: 'src/engine/engine-worker.ts', allow: 'cds-hooks' },
   { file: 'src/fhir/fhir-kit-data-source.ts', allow: 'cds-hooks' },
-  { file: 'src/population/population-item.ts', allow: 'cli' },
-  { file: 'src/population/report-writers.ts', allow: 'cli' },
   { file: 'src/shared/postgres-database.ts', allow: 'feedback' },
   { file: 'src/feedback/open-feedback-store.ts', allow: 'config' },
 ];

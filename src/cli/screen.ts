@@ -30,7 +30,7 @@ import { createProgress, type Progress } from '../population/progress.js';
 import { createReportWriter, type OutputFormat } from '../population/report-writers.js';
 import { screenPopulation } from '../population/screen-population.js';
 
-export type { ScreenReport, ScreenedPatient } from './screen-report.js';
+export type { ScreenReport, ScreenedPatient } from '../domain/screening.js';
 
 const USAGE = [
   'usage: screen [--as-of YYYY-MM-DD] [--format json|table|csv|html] [--out PATH] FILE...',

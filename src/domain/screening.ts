@@ -46,3 +46,14 @@ export interface PatientScreening {
   readonly asOf: string;
   readonly trials: readonly TrialResult[];
 }
+
+/** One patient in the screen CLI's JSON contract (issue 3). */
+export interface ScreenedPatient extends Omit<PatientScreening, 'asOf'> {
+  readonly source: string;
+}
+
+/** The screen CLI's JSON document. */
+export interface ScreenReport {
+  readonly asOf: string;
+  readonly patients: readonly ScreenedPatient[];
+}

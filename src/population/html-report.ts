@@ -9,8 +9,7 @@
  * written so far, marked as partial; a finished one ends with a `complete` marker.
  */
 import type { CriterionResultValue } from '../domain/screening.js';
-import type { PopulationResult } from './population-item.js';
-import type { ReportContext, ReportWriter } from './report-writers.js';
+import type { PopulationResult, ReportContext, ReportWriter } from './population-item.js';
 
 const LETTER: Record<CriterionResultValue, string> = {
   pass: 'P',

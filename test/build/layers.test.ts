@@ -51,7 +51,7 @@ describe('layers of src/', () => {
   it('rejects population importing the CLI, and fhir/ importing cds-hooks/', async () => {
     const population = await lintAs(
       'src/population/layer-fixture.ts',
-      "export { formatTableHeader } from '../cli/format-table.js';\n",
+      "export type { ScreenDeps } from '../cli/screen.js';\n",
     );
     expect(population.map((m) => m.ruleId)).toEqual(['no-restricted-imports']);
     const fhir = await lintAs(
