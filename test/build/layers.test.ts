@@ -1,8 +1,10 @@
 /**
  * The layers of src/ hold (issue 16 item 4): eslint rejects an import of a higher layer
- * (eslint.layers.config.js, applied by eslint.config.js), and every module of src/ has a layer.
+ * (eslint.layers.config.js, applied by eslint.config.js), every module of src/ has a layer, and no
+ * file of src/ imports itself through others (type-only imports included).
  */
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ESLint, type Linter } from 'eslint';
 import tseslint from 'typescript-eslint';
@@ -17,6 +19,46 @@ interface LayersModule {
 
 async function loadLayers(): Promise<LayersModule> {
   return (await import(pathToFileURL(`${ROOT}eslint.layers.config.js`).href)) as LayersModule;
+}
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sources(join(dir, entry.name))
+      : entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')
+        ? [join(dir, entry.name)]
+        : [],
+  );
+}
+
+/** The import cycles among the files of src/ (relative imports, static or dynamic, types too). */
+function importCycles(): string[] {
+  const graph = new Map<string, string[]>();
+  for (const file of sources(join(ROOT, 'src'))) {
+    const text = readFileSync(file, 'utf8');
+    const targets = [
+      ...text.matchAll(/\b(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)\.js['"]/g),
+    ].map((match) => resolve(dirname(file), `${match[1] ?? ''}.ts`));
+    graph.set(file, targets);
+  }
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const cycles: string[] = [];
+  const visit = (file: string): void => {
+    state.set(file, 'open');
+    stack.push(file);
+    for (const target of graph.get(file) ?? []) {
+      if (!graph.has(target)) continue;
+      if (state.get(target) === 'open') {
+        const cycle = [...stack.slice(stack.indexOf(target)), target];
+        cycles.push(cycle.map((f) => relative(ROOT, f)).join(' -> '));
+      } else if (!state.has(target)) visit(target);
+    }
+    stack.pop();
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) if (!state.has(file)) visit(file);
+  return cycles;
 }
 
 /** Lints `code` as if it were the file `filePath` of src/, with the layer rules only. */
@@ -91,6 +133,10 @@ describe('layers of src/', () => {
     const named = new Set(LAYERS.flat());
     const modules = readdirSync(`${ROOT}src`).map((entry) => entry.replace(/\.ts$/, ''));
     expect(modules.filter((name) => !named.has(name))).toEqual([]);
+  });
+
+  it('has no import cycle among the files of src/ (e.g. html-report <-> report-writers)', () => {
+    expect(importCycles()).toEqual([]);
   });
 
   it('is applied by eslint.config.js to src/', async () => {
