@@ -41,8 +41,6 @@ export const LAYERS = [
 export const KNOWN_VIOLATIONS = [
   { file: 'src/engine/engine-pool.ts', allow: 'cds-hooks' },
   { file: 'src/engine/engine-worker.ts', allow: 'cds-hooks' },
-  { file: 'src/fhir/fhir-kit-data-source.ts', allow: 'cds-hooks' },
-  { file: 'src/shared/postgres-database.ts', allow: 'feedback' },
   { file: 'src/feedback/open-feedback-store.ts', allow: 'config' },
 ];
 

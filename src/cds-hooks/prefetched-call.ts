@@ -14,7 +14,7 @@ import type {
   FhirResourceJson,
   PatientDataSource,
 } from '../fhir/patient-data-source.js';
-import { EngineDeadlineError } from '../engine/engine-errors.js';
+import { EngineDeadlineError } from '../shared/errors.js';
 import { answerPatientView, type PatientViewResult, type ScreeningEngine } from './patient-view.js';
 import { parsePatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';

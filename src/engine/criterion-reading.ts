@@ -10,7 +10,7 @@
  */
 import type { Criterion } from '../domain/trial.js';
 import { CqlEvaluationError } from '../shared/errors.js';
-import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
+import { EngineAbortedError, EngineDeadlineError } from '../shared/errors.js';
 import type { CriterionResult, CriterionResultValue } from '../domain/screening.js';
 
 /** Collects `Type/id` references from CQL results: resources, reference strings, lists and tuples. */

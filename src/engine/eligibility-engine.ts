@@ -9,7 +9,7 @@ import { RetrieveScope } from '../cql/retrieve-scope.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { DefinitionReads } from '../cql/definition-reads.js';
 import { CqlEvaluationError } from '../shared/errors.js';
-import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
+import { EngineAbortedError, EngineDeadlineError } from '../shared/errors.js';
 import { readCriterion } from './criterion-reading.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import type { FhirResource } from 'fhir/r4.js';

@@ -34,7 +34,11 @@ import type { Trial } from '../domain/trial.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import { ConfigurationError, CqlEvaluationError } from '../shared/errors.js';
 import type { EligibilityEngine, ScreenOptions } from './eligibility-engine.js';
-import { EngineAbortedError, EngineDeadlineError, EngineOverloadedError } from './engine-errors.js';
+import {
+  EngineAbortedError,
+  EngineDeadlineError,
+  EngineOverloadedError,
+} from '../shared/errors.js';
 import { loadEngineInputs, type EngineOptions } from './load-engine.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
 import type { PatientScreening } from '../domain/screening.js';

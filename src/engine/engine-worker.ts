@@ -63,18 +63,10 @@ export type WorkerMessage =
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
-  readonly status?: number;
 }
 
 function serialize(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const status = (error as { status?: unknown }).status;
-    return {
-      name: error.name,
-      message: error.message,
-      ...(typeof status === 'number' ? { status } : {}),
-    };
-  }
+  if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: 'evaluation failed' };
 }
 

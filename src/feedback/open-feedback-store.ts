@@ -2,7 +2,8 @@ import type { Config } from '../config.js';
 import { PostgresReplayCache } from '../security/postgres-replay-cache.js';
 import type { ReplayCache } from '../security/replay-cache.js';
 import { openPostgres } from '../shared/postgres-database.js';
-import { StoreUnavailableError, type CardLedger, type FeedbackStore } from './feedback-store.js';
+import { StoreUnavailableError } from '../shared/errors.js';
+import type { CardLedger, FeedbackStore } from './feedback-store.js';
 import { PostgresFeedbackStore } from './postgres-feedback-store.js';
 import { SqliteFeedbackStore } from './sqlite-feedback-store.js';
 
