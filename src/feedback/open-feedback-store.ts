@@ -1,4 +1,3 @@
-import type { Config } from '../config.js';
 import { PostgresReplayCache } from '../security/postgres-replay-cache.js';
 import type { ReplayCache } from '../security/replay-cache.js';
 import { openPostgres } from '../shared/postgres-database.js';
@@ -18,6 +17,15 @@ export interface OpenedStores {
   close(): Promise<void>;
 }
 
+/** Where the stores live (the fields of the same names in config.ts). */
+export interface FeedbackStoreSettings {
+  /** PostgreSQL, for the feedback, the card ledger and the replay cache; unset: SQLite. */
+  readonly databaseUrl?: string;
+  readonly databasePoolSize: number;
+  readonly feedbackDbPath: string;
+  readonly cardLedgerTtlDays: number;
+}
+
 /**
  * Opens the configured stores: PostgreSQL (migrated) when DATABASE_URL is set, else the SQLite
  * file FEEDBACK_DB_PATH.
@@ -25,7 +33,7 @@ export interface OpenedStores {
  * @param onPoolError - reports a dropped idle connection (no patient data).
  */
 export async function openFeedbackStores(
-  config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'feedbackDbPath' | 'cardLedgerTtlDays'>,
+  config: FeedbackStoreSettings,
   onError: (error: Error) => void = () => undefined,
 ): Promise<OpenedStores> {
   if (config.databaseUrl !== undefined) {

@@ -25,11 +25,12 @@ type Concrete = new (message: string) => errors.AppError;
 
 /** Every concrete AppError class that shared/errors.ts exports. */
 function appErrorClasses(): [string, Concrete][] {
-  return Object.entries(errors).filter(
+  const exported: Record<string, unknown> = { ...errors };
+  return Object.entries(exported).filter(
     (entry): entry is [string, Concrete] =>
       typeof entry[1] === 'function' &&
-      entry[1].prototype instanceof errors.AppError &&
-      entry[1] !== errors.AppError,
+      entry[1] !== errors.AppError &&
+      (entry[1] as { prototype: unknown }).prototype instanceof errors.AppError,
   );
 }
 
