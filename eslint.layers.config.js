@@ -34,15 +34,6 @@ export const LAYERS = [
   ['cli', 'main'],
 ];
 
-/**
- * Upward imports that are still to be removed (issue 16 item 4): each entry lets one file import one
- * higher module. The list only shrinks; a new upward import anywhere else is an error.
- */
-export const KNOWN_VIOLATIONS = [
-  { file: 'src/engine/engine-pool.ts', allow: 'cds-hooks' },
-  { file: 'src/engine/engine-worker.ts', allow: 'cds-hooks' },
-];
-
 /** Modules that are files at the top of src/ rather than directories. */
 const TOP_LEVEL_FILES = new Set(['app', 'service', 'config', 'main']);
 
@@ -81,26 +72,5 @@ export function layerRules() {
       });
     }
   });
-  for (const { file, allow } of KNOWN_VIOLATIONS) {
-    const name = file.split('/')[1].replace(/\.ts$/, '');
-    const index = LAYERS.findIndex((layer) => layer.includes(name));
-    const above = LAYERS.slice(index + 1)
-      .flat()
-      .filter((upper) => upper !== allow);
-    blocks.push({
-      files: [file],
-      rules: {
-        'no-restricted-imports': [
-          'error',
-          {
-            patterns: above.map((upper) => ({
-              regex: importOf(upper),
-              message: `layers: ${name} must not import ${upper} (a higher layer; see eslint.layers.config.js).`,
-            })),
-          },
-        ],
-      },
-    });
-  }
   return blocks;
 }

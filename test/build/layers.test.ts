@@ -13,7 +13,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 interface LayersModule {
   readonly LAYERS: readonly (readonly string[])[];
-  readonly KNOWN_VIOLATIONS: readonly { readonly file: string; readonly allow: string }[];
   readonly layerRules: () => Linter.Config[];
 }
 
