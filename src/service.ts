@@ -25,11 +25,7 @@ import { nonFatalLedger } from './feedback/feedback-store.js';
 import { openFeedbackStores, type OpenedStores } from './feedback/open-feedback-store.js';
 import { createClientAuthenticator } from './security/client-auth.js';
 import { createFhirServerPolicy, demoFhirServerBases } from './security/fhir-server-policy.js';
-
-/** Today's date in the process time zone (TZ): the screening date criteria count back from. */
-function today(): string {
-  return new Date().toLocaleDateString('en-CA');
-}
+import { today } from './shared/today.js';
 
 /** What tests replace (the pool, to hold it back and see the service before it is ready). */
 export interface StartOverrides {
