@@ -1,6 +1,6 @@
 /**
  * `npm run trials:schema [-- --check]`: writes cql/trial.schema.json, the JSON Schema of a trial
- * definition (cql/trials/<NCT id>.json), generated from the zod schema (src/trials/trial.ts) with
+ * definition (cql/trials/<NCT id>.json), generated from the zod schema (src/domain/trial.ts) with
  * zod's own `z.toJSONSchema`, as the file is written (input: fields with defaults are optional).
  * `--check` exits 1 when the file is missing or stale (test/trials/trial-schema.test.ts runs it).
  * Rules zod checks in code (unique criterion ids, known cohorts) are not expressible in JSON
@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { TrialSchema } from '../src/trials/trial.js';
+import { TrialSchema } from '../src/domain/trial.js';
 
 export const TRIAL_SCHEMA_FILE = fileURLToPath(
   new URL('../cql/trial.schema.json', import.meta.url),
@@ -23,7 +23,7 @@ export async function trialJsonSchema(): Promise<string> {
     $id: 'urn:cds-trial-matcher:trial-definition',
     title: 'cds-trial-matcher trial definition (cql/trials/<NCT id>.json)',
     description:
-      'Generated from src/trials/trial.ts by npm run trials:schema; do not edit. Also checked at start-up: unique criterion ids per cohort, known cohorts, manual criteria without gate or evidence.',
+      'Generated from src/domain/trial.ts by npm run trials:schema; do not edit. Also checked at start-up: unique criterion ids per cohort, known cohorts, manual criteria without gate or evidence.',
     ...Object.fromEntries(Object.entries(schema).filter(([key]) => key !== '$schema')),
   };
   const prettier = await import('prettier');

@@ -1,7 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import type { Config } from './config.js';
 import type { ServiceDefinition } from './cds-hooks/service-definition.js';
-import { NotFoundError } from './cds-hooks/errors.js';
+import { NotFoundError } from './shared/errors.js';
 import { cdsServicesRouter, type CdsServicesRouterDeps } from './http/cds-services-router.js';
 import { requireClientAuth } from './http/client-auth.js';
 import type { ClientAuthenticator } from './security/client-auth.js';

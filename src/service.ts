@@ -14,6 +14,7 @@ import type { Config } from './config.js';
 import { loadServiceDefinitions, withFetchPlan } from './cds-hooks/service-definition.js';
 import { createDemoFhirServer } from './demo/demo-fhir-server.js';
 import { createEnginePool, type EnginePool } from './engine/engine-pool.js';
+import { PREFETCHED_CALL_JOB, prefetchedCallsOn } from './cds-hooks/prefetched-call.js';
 import { loadEligibilityEngine, loadRetrievesAndPlan } from './engine/load-engine.js';
 import { FhirKitDataSource } from './fhir/fhir-kit-data-source.js';
 import type { Logger } from './http/logger.js';
@@ -24,11 +25,7 @@ import { nonFatalLedger } from './feedback/feedback-store.js';
 import { openFeedbackStores, type OpenedStores } from './feedback/open-feedback-store.js';
 import { createClientAuthenticator } from './security/client-auth.js';
 import { createFhirServerPolicy, demoFhirServerBases } from './security/fhir-server-policy.js';
-
-/** Today's date in the process time zone (TZ): the screening date criteria count back from. */
-function today(): string {
-  return new Date().toLocaleDateString('en-CA');
-}
+import { today } from './shared/today.js';
 
 /** What tests replace (the pool, to hold it back and see the service before it is ready). */
 export interface StartOverrides {
@@ -128,6 +125,7 @@ export async function startService(
         : await (overrides.createEnginePool ?? createEnginePool)({
             ...engineOptions,
             size: config.engineWorkers,
+            jobs: [PREFETCHED_CALL_JOB],
           });
     if (pool !== undefined) metrics.setEngine(pool);
     const engine = pool ?? loadEligibilityEngine(engineOptions);
@@ -200,7 +198,7 @@ export async function startService(
       services,
       engine,
       // With workers, calls with a complete prefetch are parsed and answered there (issue 7).
-      ...(pool !== undefined ? { prefetchedCalls: pool } : {}),
+      ...(pool !== undefined ? { prefetchedCalls: prefetchedCallsOn(pool) } : {}),
       dataSource,
       newId: randomUUID,
       today,

@@ -1,7 +1,7 @@
 import type { Bundle, FhirResource, Observation, ServiceRequest } from 'fhir/r4.js';
-import type { Card, Link, OverrideReasonCoding, Suggestion } from '../cds-hooks/card.js';
-import type { CriterionResult, PatientScreening, TrialResult } from '../engine/screening.js';
-import type { Cohort, Criterion, Trial } from '../trials/trial.js';
+import type { Card, Link, OverrideReasonCoding, Suggestion } from './card.js';
+import type { CriterionResult, PatientScreening, TrialResult } from '../domain/screening.js';
+import type { Cohort, Criterion, Trial } from '../domain/trial.js';
 import {
   boundedDetail,
   describeEvidenceLines,

@@ -10,7 +10,11 @@ import {
   type CountsByType,
 } from '../fhir/patient-references.js';
 import { addPartial, outcomePartialReason, type PartialReason } from '../fhir/partial-record.js';
-import { FhirUnavailableError, InvalidRequestError, PrefetchUnavailableError } from './errors.js';
+import {
+  FhirUnavailableError,
+  InvalidRequestError,
+  PrefetchUnavailableError,
+} from '../shared/errors.js';
 import type { PatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
 

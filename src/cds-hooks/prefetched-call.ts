@@ -9,12 +9,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CardOptions } from '../cards/render-cards.js';
+import type { EnginePool } from '../engine/engine-pool.js';
+import type { WorkerJob, WorkerJobModule } from '../engine/worker-job.js';
 import type {
   FhirQuery,
   FhirResourceJson,
   PatientDataSource,
 } from '../fhir/patient-data-source.js';
-import { EngineDeadlineError } from '../engine/engine-errors.js';
+import { EngineDeadlineError } from '../shared/errors.js';
 import { answerPatientView, type PatientViewResult, type ScreeningEngine } from './patient-view.js';
 import { parsePatientViewRequest } from './request.js';
 import type { ServiceDefinition } from './service-definition.js';
@@ -111,4 +113,39 @@ export function transferableBody(body: Uint8Array): ArrayBuffer[] {
     body.byteLength > 0
     ? [buffer]
     : [];
+}
+
+/**
+ * The prefetched call as a job of the engine pool's workers (engine/worker-job.ts): each worker
+ * imports this module and answers calls with its engine; a fallback moves the body back.
+ */
+export const workerJob: WorkerJob<PrefetchedCall, PrefetchedAnswer> = {
+  run: (call, engine, scope) => answerPrefetchedCall(call, engine, scope),
+  transferOutput: (answer) => (answer.kind === 'fallback' ? transferableBody(answer.body) : []),
+};
+
+/** The job to register with the pool: `createEnginePool({ jobs: [PREFETCHED_CALL_JOB] })`. */
+export const PREFETCHED_CALL_JOB: WorkerJobModule = {
+  name: 'cds-hooks/prefetched-call',
+  url: import.meta.url,
+};
+
+/**
+ * Answers calls on the workers of a pool that has PREFETCHED_CALL_JOB: the call's body is moved
+ * to the worker (the HTTP thread no longer needs it; a fallback answer moves it back).
+ * @param pool - the engine pool.
+ */
+export function prefetchedCallsOn(pool: Pick<EnginePool, 'runJob'>): {
+  answerPrefetched(
+    call: PrefetchedCall,
+    options?: { readonly signal?: AbortSignal; readonly deadline?: number },
+  ): Promise<PrefetchedAnswer>;
+} {
+  return {
+    answerPrefetched: (call, options = {}) =>
+      pool.runJob(PREFETCHED_CALL_JOB.name, call, {
+        ...options,
+        transfer: transferableBody(call.body),
+      }) as Promise<PrefetchedAnswer>,
+  };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { findTooDeep } from '../security/json-limits.js';
 import { quoteUntrusted } from '../shared/untrusted-text.js';
-import { InvalidRequestError } from './errors.js';
+import { InvalidRequestError } from '../shared/errors.js';
 
 /**
  * The CDS Hooks 2.0.1 service request, parsed once at the HTTP boundary.

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { loadCliConfig, loadDotEnv } from '../config.js';
 import { DEFAULT_CQL_DIR } from '../engine/load-engine.js';
-import { TrialSchema } from '../trials/trial.js';
+import { TrialSchema } from '../domain/trial.js';
 
 /** The fields of an API v2 study record this command reads (others are ignored). */
 const Str = z.string().trim().min(1);

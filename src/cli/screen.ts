@@ -29,8 +29,9 @@ import type { PopulationItem } from '../population/population-item.js';
 import { createProgress, type Progress } from '../population/progress.js';
 import { createReportWriter, type OutputFormat } from '../population/report-writers.js';
 import { screenPopulation } from '../population/screen-population.js';
+import { today } from '../shared/today.js';
 
-export type { ScreenReport, ScreenedPatient } from './screen-report.js';
+export type { ScreenReport, ScreenedPatient } from '../domain/screening.js';
 
 const USAGE = [
   'usage: screen [--as-of YYYY-MM-DD] [--format json|table|csv|html] [--out PATH] FILE...',
@@ -102,7 +103,7 @@ function parseCommandLine(argv: readonly string[]): Options {
   }
   const { values, positionals } = parsed;
   if (values.help === true) throw new UsageError('');
-  const asOf = values['as-of'] ?? new Date().toISOString().slice(0, 10);
+  const asOf = values['as-of'] ?? today();
   if (!isValidDate(asOf))
     throw new UsageError(`--as-of must be a calendar date YYYY-MM-DD, not '${asOf}'`);
   const format = values.format as OutputFormat;

@@ -8,10 +8,10 @@
  * This module must not import the cql-execution patches (src/cql-runtime/): the oracle loads it in a
  * process that never installs them.
  */
-import type { Criterion } from '../trials/trial.js';
+import type { Criterion } from '../domain/trial.js';
 import { CqlEvaluationError } from '../shared/errors.js';
-import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
-import type { CriterionResult, CriterionResultValue } from './screening.js';
+import { EngineAbortedError, EngineDeadlineError } from '../shared/errors.js';
+import type { CriterionResult, CriterionResultValue } from '../domain/screening.js';
 
 /** Collects `Type/id` references from CQL results: resources, reference strings, lists and tuples. */
 export function collectEvidence(value: unknown, into: Set<string>): void {

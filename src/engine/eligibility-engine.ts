@@ -1,6 +1,6 @@
 import { CodeService, DateTime, Library, PatientContext, Repository } from 'cql-execution';
 import type { PatientObject, TerminologyProvider } from 'cql-execution';
-import type { Criterion, Trial } from '../trials/trial.js';
+import type { Criterion, Trial } from '../domain/trial.js';
 import { decideTrialStatus } from '../trials/trial-status.js';
 import type { ElmLibrarySet } from '../cql/elm-library-set.js';
 import type { ValueSetExpansions } from '../cql/value-sets.js';
@@ -9,10 +9,10 @@ import { RetrieveScope } from '../cql/retrieve-scope.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { DefinitionReads } from '../cql/definition-reads.js';
 import { CqlEvaluationError } from '../shared/errors.js';
-import { EngineAbortedError, EngineDeadlineError } from './engine-errors.js';
+import { EngineAbortedError, EngineDeadlineError } from '../shared/errors.js';
 import { readCriterion } from './criterion-reading.js';
 import type { PatientBundle, ResourceReads } from '../fhir/patient-bundle.js';
-import type { CriterionResult, PatientScreening, TrialResult } from './screening.js';
+import type { CriterionResult, PatientScreening, TrialResult } from '../domain/screening.js';
 
 /** Per-call options of `EligibilityEngine.screen`. */
 export interface ScreenOptions {

@@ -30,20 +30,25 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Trial } from '../trials/trial.js';
+import type { Trial } from '../domain/trial.js';
 import type { PatientBundle } from '../fhir/patient-bundle.js';
 import { ConfigurationError, CqlEvaluationError } from '../shared/errors.js';
 import type { EligibilityEngine, ScreenOptions } from './eligibility-engine.js';
-import { EngineAbortedError, EngineDeadlineError, EngineOverloadedError } from './engine-errors.js';
+import {
+  EngineAbortedError,
+  EngineDeadlineError,
+  EngineOverloadedError,
+} from '../shared/errors.js';
 import { loadEngineInputs, type EngineOptions } from './load-engine.js';
 import { RetrieveScope } from '../cql/retrieve-scope.js';
-import type { PatientScreening } from './screening.js';
-import type { SerializedError, WorkerMessage, WorkerRequest } from './engine-worker.js';
-import {
-  transferableBody,
-  type PrefetchedAnswer,
-  type PrefetchedCall,
-} from '../cds-hooks/prefetched-call.js';
+import type { PatientScreening } from '../domain/screening.js';
+import type {
+  SerializedError,
+  WorkerMessage,
+  WorkerRequest,
+  WorkerSetup,
+} from './engine-worker.js';
+import type { WorkerJobModule } from './worker-job.js';
 
 export interface EnginePoolOptions extends EngineOptions {
   /** Worker threads (default: the available cores). */
@@ -57,6 +62,17 @@ export interface EnginePoolOptions extends EngineOptions {
    * and replaced (default: 1,000 ms).
    */
   readonly abandonGraceMs?: number;
+  /**
+   * Jobs the workers run besides `screen` (worker-job.ts), registered by the layers above the
+   * engine: each worker imports their modules at start-up.
+   */
+  readonly jobs?: readonly WorkerJobModule[];
+}
+
+/** `runJob`'s options: `screen`'s deadline and signal, and buffers of the input to move. */
+export interface RunJobOptions extends ScreenOptions {
+  /** Buffers of the input moved to the worker rather than copied (the caller loses them). */
+  readonly transfer?: readonly ArrayBuffer[];
 }
 
 export interface EnginePoolStats {
@@ -81,10 +97,10 @@ export interface EnginePool extends EligibilityEngine {
     options?: ScreenOptions,
   ): Promise<PatientScreening>;
   /**
-   * Answers a patient-view call from its raw body on a worker (prefetched-call.ts), or says
-   * `fallback`; the same queue, deadlines and errors as `screen`.
+   * Runs a job registered in `EnginePoolOptions.jobs` (worker-job.ts) on a worker: the same
+   * queue, deadlines and errors as `screen`. The caller knows the job's output type.
    */
-  answerPrefetched(call: PrefetchedCall, options?: ScreenOptions): Promise<PrefetchedAnswer>;
+  runJob(name: string, input: unknown, options?: RunJobOptions): Promise<unknown>;
   stats(): EnginePoolStats;
   close(): Promise<void>;
 }
@@ -101,12 +117,17 @@ type Job =
       readonly trialIds: readonly string[] | undefined;
       readonly stopAtIneligible: boolean;
     }
-  | { readonly kind: 'call'; readonly call: PrefetchedCall };
+  | {
+      readonly kind: 'job';
+      readonly name: string;
+      readonly input: unknown;
+      readonly transfer: readonly ArrayBuffer[];
+    };
 
 interface Task {
   readonly id: number;
   readonly job: Job;
-  /** With the worker's answer: a PatientScreening for `screen`, a PrefetchedAnswer for `call`. */
+  /** With the worker's answer: a PatientScreening for `screen`, the job's output for a job. */
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
   /** Absolute (`Date.now()` clock); the worker gets it too. */
@@ -136,10 +157,13 @@ const MAX_START_FAILURES = 3;
  * and imports the TypeScript entry: production code never resolves tsx, and dist/ does not need
  * scripts/.
  */
-function spawnWorker(options: EngineOptions): Worker {
-  const workerData: EngineOptions = {
-    ...(options.cqlDir !== undefined ? { cqlDir: options.cqlDir } : {}),
-    ...(options.siteCodes !== undefined ? { siteCodes: options.siteCodes } : {}),
+function spawnWorker(options: EnginePoolOptions): Worker {
+  const workerData: WorkerSetup = {
+    engine: {
+      ...(options.cqlDir !== undefined ? { cqlDir: options.cqlDir } : {}),
+      ...(options.siteCodes !== undefined ? { siteCodes: options.siteCodes } : {}),
+    },
+    jobs: options.jobs ?? [],
   };
   const entry = import.meta.url.endsWith('.ts')
     ? new URL('../../scripts/dev/engine-worker-from-source.mjs', import.meta.url)
@@ -203,8 +227,8 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       const job = task.job;
       const deadline = task.deadline !== undefined ? { deadline: task.deadline } : {};
       const message: WorkerRequest =
-        job.kind === 'call'
-          ? { kind: 'call', id: task.id, call: job.call, ...deadline }
+        job.kind === 'job'
+          ? { kind: 'job', id: task.id, job: job.name, input: job.input, ...deadline }
           : {
               kind: 'screen',
               id: task.id,
@@ -216,9 +240,8 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
               ...(job.trialIds !== undefined ? { trialIds: job.trialIds } : {}),
               ...(job.stopAtIneligible ? { stopAtIneligible: true } : {}),
             };
-      // A call's body is moved to the worker (the HTTP thread no longer needs it; a fallback
-      // answer moves it back).
-      slot.worker.postMessage(message, job.kind === 'call' ? transferableBody(job.call.body) : []);
+      // A job's buffers are moved to the worker when its caller says so (runJob's `transfer`).
+      slot.worker.postMessage(message, job.kind === 'job' ? [...job.transfer] : []);
     }
   }
 
@@ -250,9 +273,9 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
     if (message.type === 'result') {
       completed++;
       task.resolve(message.screening);
-    } else if (message.type === 'answer') {
+    } else if (message.type === 'output') {
       completed++;
-      task.resolve(message.answer);
+      task.resolve(message.output);
     } else {
       failed++;
       task.reject(toError(message.error));
@@ -421,8 +444,9 @@ export async function createEnginePool(options: EnginePoolOptions = {}): Promise
       };
       return enqueue(job, screenOptions) as Promise<PatientScreening>;
     },
-    answerPrefetched(call, screenOptions = {}) {
-      return enqueue({ kind: 'call', call }, screenOptions) as Promise<PrefetchedAnswer>;
+    runJob(name, input, jobOptions = {}) {
+      const { transfer = [], ...screenOptions } = jobOptions;
+      return enqueue({ kind: 'job', name, input, transfer }, screenOptions);
     },
     stats() {
       return {

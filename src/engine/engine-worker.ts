@@ -2,22 +2,23 @@
  * The worker side of the engine pool (engine-pool.ts): builds the eligibility engine once, then
  * handles one message at a time: a `screen` message carries a normalised bundle as a JSON string
  * (parsed here, off the HTTP thread) and is answered with the PatientScreening or a message-only
- * error; a `call` message carries a patient-view call's raw body and is answered with the
- * PrefetchedAnswer (prefetched-call.ts: the cards, or `fallback` for the HTTP thread).
+ * error; a `job` message names a job registered with the pool (worker-job.ts: e.g. CDS Hooks'
+ * prefetched patient-view call) and is answered with its output.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bundle } from 'fhir/r4.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { loadEligibilityEngine, type EngineOptions } from './load-engine.js';
-import type { PatientScreening } from './screening.js';
+import type { PatientScreening } from '../domain/screening.js';
 import type { PartialTypes } from '../fhir/partial-record.js';
-import type { Trial } from '../trials/trial.js';
-import {
-  answerPrefetchedCall,
-  transferableBody,
-  type PrefetchedAnswer,
-  type PrefetchedCall,
-} from '../cds-hooks/prefetched-call.js';
+import type { Trial } from '../domain/trial.js';
+import type { WorkerJob, WorkerJobModule } from './worker-job.js';
+
+/** What the pool gives each worker: the engine's options and the jobs to load. */
+export interface WorkerSetup {
+  readonly engine: EngineOptions;
+  readonly jobs: readonly WorkerJobModule[];
+}
 
 /** Main thread -> worker: screen a normalised record. */
 export interface ScreenRequestMessage {
@@ -36,23 +37,24 @@ export interface ScreenRequestMessage {
   readonly deadline?: number;
 }
 
-/** Main thread -> worker: answer a patient-view call from its raw body (prefetched-call.ts). */
-export interface CallRequestMessage {
-  readonly kind: 'call';
+/** Main thread -> worker: run a registered job (worker-job.ts) on its input. */
+export interface JobRequestMessage {
+  readonly kind: 'job';
   readonly id: number;
-  readonly call: PrefetchedCall;
+  readonly job: string;
+  readonly input: unknown;
   /** Past it (`Date.now()` clock) the evaluation stops at its next definition. */
   readonly deadline?: number;
 }
 
-export type WorkerRequest = ScreenRequestMessage | CallRequestMessage;
+export type WorkerRequest = ScreenRequestMessage | JobRequestMessage;
 
 /** Worker -> main thread. */
 export type WorkerMessage =
   | { readonly type: 'ready'; readonly trials: readonly Trial[] }
   | { readonly type: 'failed'; readonly error: SerializedError }
   | { readonly type: 'result'; readonly id: number; readonly screening: PatientScreening }
-  | { readonly type: 'answer'; readonly id: number; readonly answer: PrefetchedAnswer }
+  | { readonly type: 'output'; readonly id: number; readonly output: unknown }
   | {
       readonly type: 'error';
       readonly id: number;
@@ -63,18 +65,10 @@ export type WorkerMessage =
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
-  readonly status?: number;
 }
 
 function serialize(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const status = (error as { status?: unknown }).status;
-    return {
-      name: error.name,
-      message: error.message,
-      ...(typeof status === 'number' ? { status } : {}),
-    };
-  }
+  if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: 'evaluation failed' };
 }
 
@@ -83,15 +77,28 @@ if (port === null) throw new Error('engine-worker must run in a worker thread');
 try {
   // The cql-execution overrides are per thread: this worker's entry installs them.
   cqlRuntime.install();
-  const engine = loadEligibilityEngine(workerData as EngineOptions);
+  const setup = workerData as WorkerSetup;
+  const engine = loadEligibilityEngine(setup.engine);
+  const jobs = new Map<string, WorkerJob<unknown, unknown>>();
+  for (const { name, url } of setup.jobs) {
+    const loaded = (await import(url)) as { workerJob?: WorkerJob<unknown, unknown> };
+    if (loaded.workerJob === undefined) throw new Error(`job ${name}: ${url} exports no workerJob`);
+    jobs.set(name, loaded.workerJob);
+  }
   port.on('message', (message: WorkerRequest) => {
     const deadline = message.deadline !== undefined ? { deadline: message.deadline } : {};
-    if (message.kind === 'call') {
-      answerPrefetchedCall(message.call, engine, deadline).then(
-        (answer) => {
+    if (message.kind === 'job') {
+      const job = jobs.get(message.job);
+      if (job === undefined) {
+        const error = { name: 'Error', message: `no job named ${message.job}` };
+        port.postMessage({ type: 'error', id: message.id, error });
+        return;
+      }
+      job.run(message.input, engine, deadline).then(
+        (output) => {
           port.postMessage(
-            { type: 'answer', id: message.id, answer },
-            answer.kind === 'fallback' ? transferableBody(answer.body) : [],
+            { type: 'output', id: message.id, output },
+            job.transferOutput?.(output) ?? [],
           );
         },
         (error: unknown) => {

@@ -17,7 +17,7 @@ import {
 } from '../cql/fetch-plan.js';
 import { checkRetrievedTypes } from '../cql/retrieved-types.js';
 import { checkTrialDefinitions, loadTrials } from '../trials/trial-registry.js';
-import type { Trial } from '../trials/trial.js';
+import type { Trial } from '../domain/trial.js';
 import { createEligibilityEngine, type EligibilityEngine } from './eligibility-engine.js';
 
 /** The project's `cql/` directory, wherever the code runs from (src/ with tsx, dist/ when built). */

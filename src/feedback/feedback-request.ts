@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError } from '../shared/errors.js';
+import { InvalidFeedbackError } from '../shared/errors.js';
 
 /**
  * The CDS Hooks 2.0.1 feedback body: {@link https://cds-hooks.hl7.org/2.0/#feedback}.
@@ -67,12 +67,6 @@ export const FeedbackRequestSchema = z
 
 export type FeedbackEntry = z.infer<typeof FeedbackEntrySchema>;
 export type FeedbackRequest = z.infer<typeof FeedbackRequestSchema>;
-
-/** A feedback body that does not follow the spec: 400 with an OperationOutcome. */
-export class InvalidFeedbackError extends AppError {
-  readonly status = 400;
-  readonly issueCode = 'invalid' as const;
-}
 
 /** A reason a card offers (`overrideReasons`): matched by system and code. */
 export interface OfferedReason {

@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import { AppError } from '../shared/errors.js';
 import type { FeedbackEntry } from './feedback-request.js';
 
 /**
@@ -98,15 +97,6 @@ export interface FeedbackStore {
   close(): Promise<void>;
   /** Readiness (issue 18): resolves when the database answers, rejects otherwise. */
   ping?(): Promise<void>;
-}
-
-/**
- * The database holding feedback, the card ledger or the replay cache cannot be reached: 503, the
- * caller may retry (nothing was stored).
- */
-export class StoreUnavailableError extends AppError {
-  readonly status = 503;
-  readonly issueCode = 'transient' as const;
 }
 
 /**

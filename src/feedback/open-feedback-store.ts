@@ -1,8 +1,8 @@
-import type { Config } from '../config.js';
 import { PostgresReplayCache } from '../security/postgres-replay-cache.js';
 import type { ReplayCache } from '../security/replay-cache.js';
 import { openPostgres } from '../shared/postgres-database.js';
-import { StoreUnavailableError, type CardLedger, type FeedbackStore } from './feedback-store.js';
+import { StoreUnavailableError } from '../shared/errors.js';
+import type { CardLedger, FeedbackStore } from './feedback-store.js';
 import { PostgresFeedbackStore } from './postgres-feedback-store.js';
 import { SqliteFeedbackStore } from './sqlite-feedback-store.js';
 
@@ -17,6 +17,15 @@ export interface OpenedStores {
   close(): Promise<void>;
 }
 
+/** Where the stores live (the fields of the same names in config.ts). */
+export interface FeedbackStoreSettings {
+  /** PostgreSQL, for the feedback, the card ledger and the replay cache; unset: SQLite. */
+  readonly databaseUrl?: string;
+  readonly databasePoolSize: number;
+  readonly feedbackDbPath: string;
+  readonly cardLedgerTtlDays: number;
+}
+
 /**
  * Opens the configured stores: PostgreSQL (migrated) when DATABASE_URL is set, else the SQLite
  * file FEEDBACK_DB_PATH.
@@ -24,7 +33,7 @@ export interface OpenedStores {
  * @param onPoolError - reports a dropped idle connection (no patient data).
  */
 export async function openFeedbackStores(
-  config: Pick<Config, 'databaseUrl' | 'databasePoolSize' | 'feedbackDbPath' | 'cardLedgerTtlDays'>,
+  config: FeedbackStoreSettings,
   onError: (error: Error) => void = () => undefined,
 ): Promise<OpenedStores> {
   if (config.databaseUrl !== undefined) {

@@ -1,6 +1,6 @@
 import { Client } from 'fhir-kit-client';
 import type { Dispatcher } from 'undici';
-import { FhirUnavailableError } from '../cds-hooks/errors.js';
+import { FhirUnavailableError } from '../shared/errors.js';
 import { findTooDeep } from '../security/json-limits.js';
 import { createOutboundDispatcher, isResponseTooLarge } from '../security/outbound-http.js';
 import { isRequestUnderBase } from '../security/urls.js';

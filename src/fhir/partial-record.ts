@@ -5,10 +5,10 @@
  * read. A criterion that reads such a type is never decided from the part that was read: it is
  * unknown, and the card says why.
  */
+import type { PartialReason } from '../domain/screening.js';
 import type { FhirResourceJson } from './patient-data-source.js';
 
-/** Why part of a resource type's record is missing. */
-export type PartialReason = 'too-long' | 'withheld' | 'unresolved-medication';
+export type { PartialReason };
 
 /** The resource types read only in part, and why. */
 export type PartialTypes = Readonly<Record<string, PartialReason>>;

@@ -9,10 +9,10 @@ import type { PrefetchedAnswer, PrefetchedCall } from '../cds-hooks/prefetched-c
 import { droppedResources } from '../cds-hooks/prefetch.js';
 import type { PatientViewRequest } from '../cds-hooks/request.js';
 import { parseJsonBody } from './json-body.js';
-import { NotFoundError } from '../cds-hooks/errors.js';
+import { NotFoundError } from '../shared/errors.js';
 import { parsePatientViewRequest } from '../cds-hooks/request.js';
 import { discoveryDocument, type ServiceDefinition } from '../cds-hooks/service-definition.js';
-import { EngineDeadlineError, EngineOverloadedError } from '../engine/engine-errors.js';
+import { EngineDeadlineError, EngineOverloadedError } from '../shared/errors.js';
 import { cardExtension } from '../cards/render-cards.js';
 import { errorForLog } from './error-handler.js';
 import { locals } from './request-context.js';

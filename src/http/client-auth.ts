@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ClientAuthenticator } from '../security/client-auth.js';
-import { StoreUnavailableError } from '../feedback/feedback-store.js';
+import { StoreUnavailableError } from '../shared/errors.js';
 import { locals } from './request-context.js';
 
 /** The route pattern of a path under /cds-services (the path itself is never logged). */

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { OperationOutcome } from 'fhir/r4.js';
-import { AppError } from '../shared/errors.js';
-import { InvalidRequestError, PayloadTooLargeError } from '../cds-hooks/errors.js';
+import { AppError, InvalidRequestError, PayloadTooLargeError } from '../shared/errors.js';
+import { httpStatus } from './error-status.js';
 import { locals } from './request-context.js';
 
 const GENERIC_500: OperationOutcome = {
@@ -39,7 +39,7 @@ function fromBodyParser(error: unknown): AppError | undefined {
 
 /**
  * The one error middleware: every error leaves as a FHIR OperationOutcome. An AppError keeps
- * its status and message (they never hold patient data); anything else is logged with its stack
+ * its message and gets the status of its kind (error-status.ts) (they never hold patient data); anything else is logged with its stack
  * and answered with a generic 500.
  * {@link https://cds-hooks.hl7.org/2.0/#http-status-codes}
  */
@@ -61,17 +61,14 @@ export function errorHandler(
     return;
   }
   // An AppError's message is written by this service and holds no patient data; its cause may.
-  if (appError.status >= 500)
+  const status = httpStatus(appError);
+  if (status >= 500)
     log.error(
       { error: appError.name, issue: appError.message, cause: errorForLog(appError.cause) },
       'request failed',
     );
-  else
-    log.warn(
-      { error: appError.name, status: appError.status, issue: appError.message },
-      'request failed',
-    );
+  else log.warn({ error: appError.name, status, issue: appError.message }, 'request failed');
   // A 500 (a CQL evaluation error among them) says nothing more than "internal error".
-  const body = appError.status === 500 ? GENERIC_500 : appError.toOperationOutcome();
-  res.status(appError.status).type('application/fhir+json').json(body);
+  const body = status === 500 ? GENERIC_500 : appError.toOperationOutcome();
+  res.status(status).type('application/fhir+json').json(body);
 }

@@ -4,7 +4,7 @@
  * UTF-8) would have, so a client sees the same answers and errors either way.
  */
 import express, { type RequestHandler } from 'express';
-import { InvalidRequestError } from '../cds-hooks/errors.js';
+import { InvalidRequestError } from '../shared/errors.js';
 import { decodeJsonBody } from '../cds-hooks/prefetched-call.js';
 
 /** The media types read as JSON. */

@@ -8,9 +8,8 @@
  * them when it has loaded. A report cut short (interrupted run) still opens and shows every patient
  * written so far, marked as partial; a finished one ends with a `complete` marker.
  */
-import type { CriterionResultValue } from '../engine/screening.js';
-import type { PopulationResult } from './population-item.js';
-import type { ReportContext, ReportWriter } from './report-writers.js';
+import type { CriterionResultValue } from '../domain/screening.js';
+import type { PopulationResult, ReportContext, ReportWriter } from './population-item.js';
 
 const LETTER: Record<CriterionResultValue, string> = {
   pass: 'P',

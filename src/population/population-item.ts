@@ -3,7 +3,8 @@
  * that stands for one patient (or one unreadable input line), or a hint of how many to expect (for
  * the progress bar). Records are loaded lazily so that reading overlaps with evaluation.
  */
-import type { ScreenedPatient } from '../cli/screen-report.js';
+import type { ScreenedPatient } from '../domain/screening.js';
+import type { Trial } from '../domain/trial.js';
 
 export interface PopulationRecord {
   readonly kind: 'record';
@@ -39,3 +40,21 @@ export type PopulationResult =
       readonly foreign?: Readonly<Record<string, number>>;
     }
   | PopulationFailure;
+
+/** Writes the outcomes of a population screening in one format (report-writers.ts). */
+export interface ReportWriter {
+  write(result: PopulationResult): void;
+  /** Closes the document. */
+  finish(summary: {
+    readonly screened: number;
+    readonly failed: number;
+    readonly interrupted: boolean;
+  }): void;
+}
+
+/** What a report writer is given: the screening date, the trials, and where to write. */
+export interface ReportContext {
+  readonly asOf: string;
+  readonly trials: readonly Trial[];
+  readonly sink: (text: string) => void;
+}

@@ -8,29 +8,14 @@
  * - table: the readable summary of issue 3, block by block.
  * - html: see html-report.ts.
  */
-import type { CriterionResultValue, TrialResult } from '../engine/screening.js';
-import type { Trial } from '../trials/trial.js';
-import { formatPatientBlock, formatTableHeader } from '../cli/format-table.js';
+import type { CriterionResultValue, TrialResult } from '../domain/screening.js';
+import { formatPatientBlock, formatTableHeader } from './format-table.js';
 import { createHtmlReportWriter } from './html-report.js';
-import type { PopulationResult } from './population-item.js';
+import type { ReportContext, ReportWriter } from './population-item.js';
+
+export type { ReportContext, ReportWriter } from './population-item.js';
 
 export type OutputFormat = 'json' | 'table' | 'csv' | 'html';
-
-export interface ReportWriter {
-  write(result: PopulationResult): void;
-  /** Closes the document. */
-  finish(summary: {
-    readonly screened: number;
-    readonly failed: number;
-    readonly interrupted: boolean;
-  }): void;
-}
-
-export interface ReportContext {
-  readonly asOf: string;
-  readonly trials: readonly Trial[];
-  readonly sink: (text: string) => void;
-}
 
 function jsonWriter({ asOf, sink }: ReportContext): ReportWriter {
   let count = 0;

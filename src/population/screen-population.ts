@@ -5,7 +5,7 @@
  */
 import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import { toPatientBundle } from '../fhir/patient-bundle.js';
-import { AppError } from '../shared/errors.js';
+import { AppError, isServiceFault } from '../shared/errors.js';
 import type { PopulationItem, PopulationResult } from './population-item.js';
 
 export interface ScreenPopulationOptions {
@@ -28,7 +28,7 @@ export interface PopulationSummary {
 
 /** A message for a patient's failure, never quoting patient data or internals. */
 export function describeFailure(error: unknown): string {
-  if (error instanceof AppError) return error.status >= 500 ? 'evaluation failed' : error.message;
+  if (error instanceof AppError) return isServiceFault(error) ? 'evaluation failed' : error.message;
   if (error instanceof Error) return error.message;
   return 'failed';
 }

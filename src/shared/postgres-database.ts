@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { StoreUnavailableError } from '../feedback/feedback-store.js';
+import { StoreUnavailableError } from './errors.js';
 
 /**
  * The PostgreSQL database replicas share (issue 17): one pool per process, the schema created by

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ConfigurationError } from '../shared/errors.js';
 import { listJsonFiles, parseOrThrow, readJsonFile } from '../shared/json-files.js';
-import { TrialSchema, type Trial } from './trial.js';
+import { TrialSchema, type Trial } from '../domain/trial.js';
 
 /**
  * Reads every trial definition (`*.json`) in `dir`, validated with TrialSchema, sorted by id.

@@ -1,5 +1,5 @@
-import type { CriterionResult, TrialStatus } from '../engine/screening.js';
-import type { Trial } from './trial.js';
+import type { CriterionResult, TrialStatus } from '../domain/screening.js';
+import type { Trial } from '../domain/trial.js';
 
 export interface CohortStatus {
   readonly cohort: string;

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { marked } from 'marked';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CdsResponseSchema, type Card } from '../../src/cds-hooks/card.js';
+import { CdsResponseSchema, type Card } from '../../src/cards/card.js';
 import { startService, type RunningService } from '../support/running-service.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -1,4 +1,4 @@
-import { CardSchema, CdsResponseSchema } from '../../src/cds-hooks/card.js';
+import { CardSchema, CdsResponseSchema } from '../../src/cards/card.js';
 
 const VALID = {
   uuid: '00000000-0000-4000-8000-000000000001',

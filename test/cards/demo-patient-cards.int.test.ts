@@ -4,7 +4,7 @@
  * server, so they are matched as dates, not spelled out.
  */
 import { randomUUID } from 'node:crypto';
-import { CdsResponseSchema, type Card } from '../../src/cds-hooks/card.js';
+import { CdsResponseSchema, type Card } from '../../src/cards/card.js';
 import { startService, type RunningService } from '../support/running-service.js';
 
 const DATE = '\\d{4}-\\d{2}-\\d{2}';

@@ -1,7 +1,7 @@
-import { CardSchema, CdsResponseSchema, type Card } from '../../src/cds-hooks/card.js';
+import { CardSchema, CdsResponseSchema, type Card } from '../../src/cards/card.js';
 import { issuedCards, renderCards, shareOfComputablePassed } from '../../src/cards/render-cards.js';
-import type { PatientScreening, TrialResult } from '../../src/engine/screening.js';
-import { TrialSchema, type Trial } from '../../src/trials/trial.js';
+import type { PatientScreening, TrialResult } from '../../src/domain/screening.js';
+import { TrialSchema, type Trial } from '../../src/domain/trial.js';
 import {
   bundle,
   condition,

@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '../../src/cds-hooks/errors.js';
+import { InvalidRequestError } from '../../src/shared/errors.js';
 import { parsePatientViewRequest } from '../../src/cds-hooks/request.js';
 import { fillTemplate } from '../../src/cds-hooks/prefetch.js';
 

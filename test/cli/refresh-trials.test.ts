@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPhase, main } from '../../src/cli/refresh-trials.js';
-import { TrialSchema } from '../../src/trials/trial.js';
+import { TrialSchema } from '../../src/domain/trial.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/cli/fixtures/NCT07339332.study.json');

@@ -9,16 +9,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import { cardExtension } from '../../src/cards/render-cards.js';
-import type { Card } from '../../src/cds-hooks/card.js';
+import type { Card } from '../../src/cards/card.js';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import { condition, observation, patient } from '../support/fhir-builders.js';
 import { startReplica, type Replica } from '../support/replica.js';
 import { screenCli } from '../support/screen-cli.js';
+import { today } from '../../src/shared/today.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 // An Epic flowsheet row holding the SLEDAI-2K total (the README's example).
 const EPIC_SLEDAI = { system: 'urn:oid:1.2.840.114350.1.13.0.1.7.2.707679', code: '3040102' };
-const TODAY = new Date().toISOString().slice(0, 10);
+const TODAY = today();
 const daysBefore = (days: number): string => {
   const date = new Date(`${TODAY}T00:00:00Z`);
   date.setUTCDate(date.getUTCDate() - days);

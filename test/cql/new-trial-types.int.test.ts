@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import type { FhirResource, Immunization, Procedure } from 'fhir/r4.js';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
-import { CdsResponseSchema } from '../../src/cds-hooks/card.js';
+import { CdsResponseSchema } from '../../src/cards/card.js';
 import { loadServiceDefinitions } from '../../src/cds-hooks/service-definition.js';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { loadEngineInputs } from '../../src/engine/load-engine.js';
 import { createEligibilityEngine } from '../../src/engine/eligibility-engine.js';
 import type { OracleTrialCriteria } from '../support/oracle/upstream-engine.js';
-import type { CriterionResultValue } from '../../src/engine/screening.js';
+import type { CriterionResultValue } from '../../src/domain/screening.js';
 import { UpstreamOracle, compareScreenings, type OracleRecord } from '../support/oracle/oracle.js';
 import { demoRecords, syntheticRecords, variedRecords } from '../support/oracle/records.js';
 import { AS_OF } from '../support/fhir-builders.js';

@@ -17,8 +17,10 @@ import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import { toPatientBundle, type PatientBundle } from '../../src/fhir/patient-bundle.js';
 import { ConfigurationError } from '../../src/shared/errors.js';
 import { loadServiceDefinitions } from '../../src/cds-hooks/service-definition.js';
+import { PREFETCHED_CALL_JOB, prefetchedCallsOn } from '../../src/cds-hooks/prefetched-call.js';
 import { DEFAULT_HOOKS_DIR } from '../../src/config.js';
 import { AS_OF } from '../support/fhir-builders.js';
+import { TRIAL_IDS_JOB } from '../support/trial-count-job.js';
 
 const DEMO = fileURLToPath(new URL('../../demo/', import.meta.url));
 
@@ -31,7 +33,11 @@ const SYNTHEA = load('synthea/Grazyna_Considine_2fae9bb9-6da0-4aa8-8a78-a37b9236
 
 let pool: EnginePool;
 beforeAll(async () => {
-  pool = await createEnginePool({ size: 1, maxQueue: 2 });
+  pool = await createEnginePool({
+    size: 1,
+    maxQueue: 2,
+    jobs: [PREFETCHED_CALL_JOB, TRIAL_IDS_JOB],
+  });
 }, 60_000);
 afterAll(async () => {
   await pool.close();
@@ -47,13 +53,27 @@ test('screens exactly as the in-process engine does', async () => {
   expect(await pool.screen(SLE, AS_OF, subset)).toEqual(await local.screen(SLE, AS_OF, subset));
 });
 
+test('runs any job registered with it, defined outside the engine; an unknown job is an error', async () => {
+  const local = loadEligibilityEngine();
+  expect(await pool.runJob(TRIAL_IDS_JOB.name, { prefix: 'trial ' })).toEqual(
+    local.trials.map((trial) => `trial ${trial.id}`),
+  );
+  await expect(pool.runJob('no-such-job', {})).rejects.toThrow('no job named no-such-job');
+  // The worker serves on.
+  expect(await pool.screen(SLE, AS_OF)).toEqual(await local.screen(SLE, AS_OF));
+});
+
 test("a hook call's body is moved to the worker, not copied; a fallback hands it back intact", async () => {
   const [service] = loadServiceDefinitions(DEFAULT_HOOKS_DIR);
   // Not valid JSON: the worker cannot answer and returns the call to the HTTP thread.
   const text = '{"hook": "patient-view", "oops"';
   const body = Buffer.alloc(Buffer.byteLength(text));
   body.write(text);
-  const answer = await pool.answerPrefetched({ service: service!, body, asOf: AS_OF });
+  const answer = await prefetchedCallsOn(pool).answerPrefetched({
+    service: service!,
+    body,
+    asOf: AS_OF,
+  });
   expect(body.byteLength).toBe(0); // moved: this thread no longer holds the bytes
   expect(answer.kind).toBe('fallback');
   if (answer.kind !== 'fallback') return;

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CARD_EXTENSION, cardExtension } from '../../src/cards/render-cards.js';
-import { CdsResponseSchema } from '../../src/cds-hooks/card.js';
+import { CdsResponseSchema } from '../../src/cards/card.js';
 import type { CardLedger, IssuedCardRef } from '../../src/feedback/feedback-store.js';
 import {
   DEFAULT_CQL_DIR,

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
-import type { PatientScreening } from '../../src/engine/screening.js';
+import type { PatientScreening } from '../../src/domain/screening.js';
 import { toPatientBundle, type PatientBundle } from '../../src/fhir/patient-bundle.js';
 import { generatePatient, seededRandom, toBundle } from '../support/synthetic-population.js';
 import { AS_OF } from '../support/fhir-builders.js';

@@ -1,5 +1,5 @@
 import { FhirKitDataSource } from '../../src/fhir/fhir-kit-data-source.js';
-import { FhirUnavailableError } from '../../src/cds-hooks/errors.js';
+import { FhirUnavailableError } from '../../src/shared/errors.js';
 import { sendJson, startFakeFhirServer, type FakeFhirServer } from '../support/fake-fhir-server.js';
 
 const obs = (id: string) => ({

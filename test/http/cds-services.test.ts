@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
-import { FhirUnavailableError } from '../../src/cds-hooks/errors.js';
+import { FhirUnavailableError } from '../../src/shared/errors.js';
 import {
   MemoryDataSource,
   PATIENT_ID,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
-import { CdsResponseSchema, type Card } from '../../src/cds-hooks/card.js';
+import { CdsResponseSchema, type Card } from '../../src/cards/card.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
 import { SqliteFeedbackStore } from '../../src/feedback/sqlite-feedback-store.js';

@@ -10,7 +10,7 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import type { HookAnswered } from '../../src/http/cds-services-router.js';
 import type { ScreeningEngine } from '../../src/cds-hooks/patient-view.js';
-import { EngineOverloadedError } from '../../src/engine/engine-errors.js';
+import { EngineOverloadedError } from '../../src/shared/errors.js';
 import { SqliteFeedbackStore } from '../../src/feedback/sqlite-feedback-store.js';
 import { createClientAuthenticator } from '../../src/security/client-auth.js';
 import { parseTrustedIssuers } from '../../src/security/trusted-issuers.js';

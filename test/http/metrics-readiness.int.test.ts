@@ -7,13 +7,13 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import type { ScreeningEngine } from '../../src/cds-hooks/patient-view.js';
 import { loadConfig } from '../../src/config.js';
-import { EngineDeadlineError, EngineOverloadedError } from '../../src/engine/engine-errors.js';
-import { createEnginePool } from '../../src/engine/engine-pool.js';
 import {
+  EngineDeadlineError,
+  EngineOverloadedError,
   StoreUnavailableError,
-  type FeedbackRecordResult,
-  type FeedbackStore,
-} from '../../src/feedback/feedback-store.js';
+} from '../../src/shared/errors.js';
+import { createEnginePool } from '../../src/engine/engine-pool.js';
+import type { FeedbackRecordResult, FeedbackStore } from '../../src/feedback/feedback-store.js';
 import { createMetrics } from '../../src/http/metrics.js';
 import type { ClientAuthenticator } from '../../src/security/client-auth.js';
 import { startService } from '../../src/service.js';

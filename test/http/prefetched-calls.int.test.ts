@@ -9,6 +9,7 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { createApp } from '../../src/app.js';
 import { createEnginePool, type EnginePool } from '../../src/engine/engine-pool.js';
+import { PREFETCHED_CALL_JOB, prefetchedCallsOn } from '../../src/cds-hooks/prefetched-call.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import type { FhirResourceJson } from '../../src/fhir/patient-data-source.js';
 import {
@@ -79,7 +80,7 @@ interface Pair {
 let pool: EnginePool;
 const localEngine = loadEligibilityEngine();
 beforeAll(async () => {
-  pool = await createEnginePool({ size: 1 });
+  pool = await createEnginePool({ size: 1, jobs: [PREFETCHED_CALL_JOB] });
 }, 60_000);
 afterAll(async () => {
   await pool.close();
@@ -93,7 +94,7 @@ function apps(fhirAnswers: Record<string, FhirResourceJson> = {}): Pair {
   const workerDeps = makeDeps({
     config,
     engine: pool,
-    prefetchedCalls: pool,
+    prefetchedCalls: prefetchedCallsOn(pool),
     dataSource: workerSource,
     cardLedger: {
       remember: (call) => {
@@ -224,7 +225,7 @@ test('the time budget holds on the worker path: no cards past it', async () => {
     makeDeps({
       config: { corsOrigins: [], bodyLimit: '5mb' },
       engine: pool,
-      prefetchedCalls: pool,
+      prefetchedCalls: prefetchedCallsOn(pool),
       requestBudgetMs: 1,
     }),
   );

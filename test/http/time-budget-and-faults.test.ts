@@ -8,7 +8,7 @@ import type {
   FhirResourceJson,
   PatientDataSource,
 } from '../../src/fhir/patient-data-source.js';
-import { EngineDeadlineError, EngineOverloadedError } from '../../src/engine/engine-errors.js';
+import { EngineDeadlineError, EngineOverloadedError } from '../../src/shared/errors.js';
 import { CqlEvaluationError } from '../../src/shared/errors.js';
 import { OperationOutcomeSchema } from '../cds-hooks/spec-schemas.js';
 import { sendJson, startFakeFhirServer, type FakeFhirServer } from '../support/fake-fhir-server.js';

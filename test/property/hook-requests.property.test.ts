@@ -225,7 +225,7 @@ function outcomeOf(fn: () => unknown): unknown {
     return { ok: fn() };
   } catch (error) {
     if (!(error instanceof AppError)) throw error;
-    return { status: error.status, message: error.message };
+    return { kind: error.kind, message: error.message };
   }
 }
 
@@ -256,7 +256,7 @@ describe('generated hook requests (parsing and validation only)', () => {
             return { count: bundle.bundle.entry?.length ?? 0, notes: bundle.notes.length };
           } catch (error) {
             if (!(error instanceof AppError)) throw error;
-            return { status: error.status };
+            return { kind: error.kind };
           }
         };
         expect(await run()).toEqual(await run());

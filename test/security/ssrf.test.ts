@@ -1,7 +1,7 @@
 /** No request leaves for a FHIR server outside the allowlist; redirects and bodies are bounded. */
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
-import { FhirUnavailableError } from '../../src/cds-hooks/errors.js';
+import { FhirUnavailableError } from '../../src/shared/errors.js';
 import { FhirKitDataSource } from '../../src/fhir/fhir-kit-data-source.js';
 import { createClientAuthenticator } from '../../src/security/client-auth.js';
 import {

@@ -13,7 +13,7 @@ import type {
   FhirResourceJson,
   PatientDataSource,
 } from '../../src/fhir/patient-data-source.js';
-import { FhirUnavailableError } from '../../src/cds-hooks/errors.js';
+import { FhirUnavailableError } from '../../src/shared/errors.js';
 import { createLogger, type Logger } from '../../src/http/logger.js';
 
 export const SERVICES = loadServiceDefinitions(DEFAULT_HOOKS_DIR);

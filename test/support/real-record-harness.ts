@@ -14,7 +14,7 @@ import { parsePatientViewRequest } from '../../src/cds-hooks/request.js';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
-import type { CriterionResult, PatientScreening } from '../../src/engine/screening.js';
+import type { CriterionResult, PatientScreening } from '../../src/domain/screening.js';
 import { FhirKitDataSource } from '../../src/fhir/fhir-kit-data-source.js';
 import { AS_OF } from './fhir-builders.js';
 import { SERVICE } from './http-deps.js';

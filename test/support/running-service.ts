@@ -1,4 +1,5 @@
 /** The whole service over real HTTP on 127.0.0.1 port 0: real engine, embedded FHIR server, fhir-kit. */
+import { today as localToday } from '../../src/shared/today.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,7 +26,7 @@ export interface RunningService {
 export async function startService(
   extraDeps?: (urls: { base: string; fhirBase: string }) => Partial<AppDeps>,
 ): Promise<RunningService> {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = localToday();
   const logs = new LogCapture('info');
   const demo = await createDemoFhirServer({
     dataDirs: [

@@ -5,7 +5,7 @@
 import type { Bundle, FhirResource } from 'fhir/r4.js';
 import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
-import type { CriterionResult, TrialResult } from '../../src/engine/screening.js';
+import type { CriterionResult, TrialResult } from '../../src/domain/screening.js';
 import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
 import { AS_OF, bundle, patient } from './fhir-builders.js';
 

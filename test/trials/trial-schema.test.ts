@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { TRIAL_SCHEMA_FILE, trialJsonSchema } from '../../scripts/trial-schema.js';
 
 describe('cql/trial.schema.json', () => {
-  it('is what npm run trials:schema generates from src/trials/trial.ts (not stale)', async () => {
+  it('is what npm run trials:schema generates from src/domain/trial.ts (not stale)', async () => {
     expect(readFileSync(TRIAL_SCHEMA_FILE, 'utf8')).toBe(await trialJsonSchema());
   });
 

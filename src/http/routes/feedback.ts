@@ -3,6 +3,7 @@ import type { OperationOutcome } from 'fhir/r4.js';
 import { parseFeedbackRequest, type OfferedReason } from '../../feedback/feedback-request.js';
 import type { FeedbackRecordResult, FeedbackStore } from '../../feedback/feedback-store.js';
 import { AppError } from '../../shared/errors.js';
+import { httpStatus } from '../error-status.js';
 import { JSON_MEDIA_TYPES } from '../json-body.js';
 import { locals } from '../request-context.js';
 
@@ -101,7 +102,7 @@ export function feedbackRouter(deps: FeedbackRouteDeps): Router {
         result = await writes.run(() => deps.store.record(serviceId, body.feedback));
       } catch (error) {
         if (error instanceof AppError) {
-          res.status(error.status).json(error.toOperationOutcome());
+          res.status(httpStatus(error)).json(error.toOperationOutcome());
           return;
         }
         throw error;

@@ -9,7 +9,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { EngineInputs } from '../../../src/engine/load-engine.js';
-import type { PatientScreening } from '../../../src/engine/screening.js';
+import type { PatientScreening } from '../../../src/domain/screening.js';
 import type { PatientBundle } from '../../../src/fhir/patient-bundle.js';
 import type { OracleAnswer, OracleTrialCriteria } from './upstream-engine.js';
 

@@ -17,8 +17,8 @@ import { createRequire } from 'node:module';
 import { CodeService, DateTime, Library, PatientContext, Repository } from 'cql-execution';
 import { PatientSource } from 'cql-exec-fhir';
 import { readCriterion } from '../../../src/engine/criterion-reading.js';
-import type { Trial } from '../../../src/trials/trial.js';
-import type { CriterionResult } from '../../../src/engine/screening.js';
+import type { Trial } from '../../../src/domain/trial.js';
+import type { CriterionResult } from '../../../src/domain/screening.js';
 
 export interface OracleSetup {
   /** ELM JSON by library id, as in cql/elm. */

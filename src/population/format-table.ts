@@ -1,5 +1,4 @@
-import type { CriterionResultValue } from '../engine/screening.js';
-import type { ScreenReport, ScreenedPatient } from './screen-report.js';
+import type { CriterionResultValue, ScreenReport, ScreenedPatient } from '../domain/screening.js';
 
 const MARK: Record<CriterionResultValue, string> = {
   pass: 'ok',

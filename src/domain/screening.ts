@@ -1,6 +1,7 @@
 /** Results of screening one patient: the engine's output, shared by the CLI, the service and cards. */
 
-import type { PartialReason } from '../fhir/partial-record.js';
+/** Why part of a resource type's record is missing (fhir/partial-record.ts reads the reasons). */
+export type PartialReason = 'too-long' | 'withheld' | 'unresolved-medication';
 
 export type CriterionResultValue = 'pass' | 'fail' | 'unknown' | 'manual';
 export type TrialStatus = 'eligible' | 'needs-review' | 'ineligible';
@@ -44,4 +45,15 @@ export interface PatientScreening {
   readonly patientId: string;
   readonly asOf: string;
   readonly trials: readonly TrialResult[];
+}
+
+/** One patient in the screen CLI's JSON contract (issue 3). */
+export interface ScreenedPatient extends Omit<PatientScreening, 'asOf'> {
+  readonly source: string;
+}
+
+/** The screen CLI's JSON document. */
+export interface ScreenReport {
+  readonly asOf: string;
+  readonly patients: readonly ScreenedPatient[];
 }
