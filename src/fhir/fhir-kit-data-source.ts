@@ -120,13 +120,17 @@ export class FhirKitDataSource implements PatientDataSource {
     await this.dispatcher.close();
   }
 
-  async fetch(query: FhirQuery): Promise<FhirResourceJson> {
+  /** A fhir-kit-client for the query's server, and one bounded read through it (redirects under the base). */
+  private session(query: FhirQuery): {
+    client: Client;
+    origin: string;
+    get: (first: string) => Promise<FhirResourceJson>;
+  } {
     const client = new Client({
       baseUrl: query.fhirServer,
       ...(query.accessToken !== undefined ? { bearerToken: query.accessToken } : {}),
     });
     const origin = new URL(query.fhirServer).origin;
-    const maxResources = this.options.maxResources ?? 10_000;
     const get = async (first: string): Promise<FhirResourceJson> => {
       const signals = [AbortSignal.timeout(this.options.timeoutMs)];
       if (query.signal !== undefined) signals.push(query.signal);
@@ -177,12 +181,19 @@ export class FhirKitDataSource implements PatientDataSource {
         throw new FhirUnavailableError('the FHIR server answered JSON nested too deeply');
       return result;
     };
-    const want = expectedType(query.query);
-    if (!isRequestUnderBase(client.httpClient.expandUrl(query.query), query.fhirServer))
+    return { client, origin, get };
+  }
+
+  /** The first answer to a query; one refused for `_sort`/`_count`/`_include` is asked again without. */
+  private async first(
+    query: FhirQuery,
+    session: ReturnType<FhirKitDataSource['session']>,
+  ): Promise<FhirResourceJson> {
+    if (!isRequestUnderBase(session.client.httpClient.expandUrl(query.query), query.fhirServer))
       throw new FhirUnavailableError('the query would leave fhirServer');
     let first: FhirResourceJson;
     try {
-      first = await get(query.query);
+      first = await session.get(query.query);
     } catch (error) {
       // `_sort`, `_count` and `_include` are asked for where servers support them; one that
       // refuses them (HTTP 400) is asked again without (referenced Medications are then read
@@ -190,22 +201,38 @@ export class FhirKitDataSource implements PatientDataSource {
       const plain = withoutPaging(query.query);
       if (!(error instanceof FhirUnavailableError) || plain === query.query || !isBadRequest(error))
         throw error;
-      first = await get(plain);
+      first = await session.get(plain);
     }
+    const want = expectedType(query.query);
     if (first.resourceType !== want)
       throw new FhirUnavailableError(
         `the FHIR server answered a ${quoteUntrusted(first.resourceType)} where a ${want} was expected`,
       );
-    if (want !== 'Bundle') return first;
+    return first;
+  }
 
-    const entries: unknown[] = Array.isArray(first.entry) ? [...(first.entry as unknown[])] : [];
-    let link = nextLink(first);
-    let pages = 1;
-    let cut: string | undefined;
-    while (link !== undefined && entries.length <= maxResources) {
+  /**
+   * The pages of a search, one by one as they are read (the caller may stop early), with every
+   * safeguard of fetch(): each page bounded in bytes, nesting and time, next links kept under
+   * fhirServer. Past maxPages the search ends and `onCut` is told why.
+   * @param query - a search (its answer is a Bundle).
+   * @param onCut - told the limit that ended the search while pages were left unread.
+   */
+  async *pages(
+    query: FhirQuery,
+    onCut?: (limit: string) => void,
+  ): AsyncGenerator<FhirResourceJson, void, undefined> {
+    const session = this.session(query);
+    if (expectedType(query.query) !== 'Bundle')
+      throw new FhirUnavailableError('the query is a read, not a search');
+    let page = await this.first(query, session);
+    yield page;
+    for (let pages = 1; ; pages++) {
+      const link = nextLink(page);
+      if (link === undefined) return;
       if (pages >= this.options.maxPages) {
-        cut = `${this.options.maxPages} pages (FHIR_MAX_PAGES)`;
-        break;
+        onCut?.(`${this.options.maxPages} pages (FHIR_MAX_PAGES)`);
+        return;
       }
       let url: URL;
       try {
@@ -213,18 +240,29 @@ export class FhirKitDataSource implements PatientDataSource {
       } catch {
         throw new FhirUnavailableError('the FHIR server answered an invalid next link');
       }
-      if (url.origin !== origin)
+      if (url.origin !== session.origin)
         throw new FhirUnavailableError('the FHIR server answered a next link to another origin');
       if (!isRequestUnderBase(url.href, query.fhirServer))
         throw new FhirUnavailableError('the FHIR server answered a next link outside fhirServer');
-      const page = await get(url.href);
+      page = await session.get(url.href);
       if (page.resourceType !== 'Bundle')
         throw new FhirUnavailableError(
           `the FHIR server answered a ${quoteUntrusted(page.resourceType)} for a next page`,
         );
+      yield page;
+    }
+  }
+
+  async fetch(query: FhirQuery): Promise<FhirResourceJson> {
+    if (expectedType(query.query) !== 'Bundle') return this.first(query, this.session(query));
+    const maxResources = this.options.maxResources ?? 10_000;
+    let first: FhirResourceJson | undefined;
+    const entries: unknown[] = [];
+    let cut: string | undefined;
+    for await (const page of this.pages(query, (limit) => (cut = limit))) {
+      first ??= page;
       if (Array.isArray(page.entry)) entries.push(...(page.entry as unknown[]));
-      link = nextLink(page);
-      pages++;
+      if (entries.length > maxResources) break;
     }
     if (entries.length > maxResources) {
       entries.length = maxResources;
