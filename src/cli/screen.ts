@@ -22,6 +22,7 @@ import type { EligibilityEngine } from '../engine/eligibility-engine.js';
 import * as cqlRuntime from '../cql-runtime/install.js';
 import { createEnginePool } from '../engine/engine-pool.js';
 import { loadEligibilityEngine, loadFetchPlan, type EngineOptions } from '../engine/load-engine.js';
+import { FhirKitDataSource } from '../fhir/fhir-kit-data-source.js';
 import { describeCounts } from '../fhir/patient-references.js';
 import { fhirServerItems } from '../population/fhir-server-input.js';
 import { fileItems } from '../population/file-inputs.js';
@@ -151,14 +152,29 @@ async function* allItems(
   options: Options,
   config: Config,
   engine: EligibilityEngine,
+  reader: FhirKitDataSource | undefined,
 ): AsyncGenerator<PopulationItem> {
   for (const file of options.files) yield* fileItems(file, engine.reads?.types);
-  if (options.server !== undefined)
+  if (options.server !== undefined && reader !== undefined)
     yield* fhirServerItems({
       ...options.server,
+      reader,
       ...(config.fhirToken !== undefined ? { token: config.fhirToken } : {}),
       plan: loadFetchPlan(engineOptionsOf(config)),
     });
+}
+
+/**
+ * The FHIR reader of `--fhir-server`: the service's, with the same limits from the configuration
+ * (FHIR_MAX_BODY, FHIR_TIMEOUT_MS, FHIR_MAX_PAGES, FHIR_MAX_RESOURCES; issue 16).
+ */
+function fhirReaderOf(config: Config): FhirKitDataSource {
+  return new FhirKitDataSource({
+    timeoutMs: config.fhirTimeoutMs,
+    maxPages: config.fhirMaxPages,
+    maxResponseBytes: config.fhirMaxBodyBytes,
+    maxResources: config.fhirMaxResources,
+  });
 }
 
 /**
@@ -238,6 +254,7 @@ export async function runScreen(
     if (progress === undefined) err(text);
     else progress.note(text);
   };
+  const reader = options.server !== undefined ? fhirReaderOf(config) : undefined;
   try {
     const writer = createReportWriter(options.format, {
       asOf: options.asOf,
@@ -245,7 +262,7 @@ export async function runScreen(
       sink,
     });
     const summary = await screenPopulation({
-      items: allItems(options, config, handle.engine),
+      items: allItems(options, config, handle.engine, reader),
       engine: handle.engine,
       asOf: options.asOf,
       concurrency: handle.concurrency,
@@ -273,6 +290,7 @@ export async function runScreen(
   } finally {
     progress?.clear();
     if (fd !== undefined) closeSync(fd);
+    await reader?.close();
     await handle.close();
   }
 }

@@ -1,21 +1,24 @@
 /**
- * Patients read from a FHIR server with fhir-kit-client: the members of a Group, or the result of
- * a Patient search read page by page (patients are screened while later pages are still unread).
+ * Patients read from a FHIR server through the service's reader (FhirKitDataSource, fhir-kit-client):
+ * the members of a Group, or the result of a Patient search read page by page (patients are
+ * screened while later pages are still unread). Every request has the service's safeguards (issue
+ * 16): answers bounded by FHIR_MAX_BODY (decoded bytes), nesting depth and FHIR_TIMEOUT_MS; reads,
+ * next links and redirects kept under the base; FHIR_MAX_PAGES and FHIR_MAX_RESOURCES per search.
  * Each patient's record is read with the service's fetch plan (fetch-plan.ts, derived from the
  * ELM): one search per type the CQL retrieves, Observations by code, medications with their
- * Medications included (a referenced one not included is read by id), every page followed (same
- * origin only). A search cut at the page limit, or whose searchset says (an OperationOutcome of
- * severity warning or error) that data was withheld, marks its type partial in the record: the
- * criteria that read it are unknown (issue 12). A server error on a required search fails that
- * patient only; an optional type the server lacks is read as none. An error on a page of the
- * Patient search ends the search with a failure (what was read is still screened).
+ * Medications included (a referenced one not included is read by id). A search cut at a limit, or
+ * whose searchset says (an OperationOutcome of severity warning or error) that data was withheld,
+ * marks its type partial in the record: the criteria that read it are unknown (issue 12). A
+ * failed read on a required search (a server error, an answer past a limit) fails that patient
+ * only; an optional type the server lacks is read as none. An error on a page of the Patient
+ * search ends the search with a failure (what was read is still screened).
  */
-import { Client } from 'fhir-kit-client';
 import type { PopulationItem } from './population-item.js';
 import { patientIdOf } from './ndjson-export.js';
-import { isRequestUnderBase } from '../security/urls.js';
 import { quoteUntrusted } from '../shared/untrusted-text.js';
 import type { FetchKey } from '../cql/fetch-plan.js';
+import type { FhirKitDataSource } from '../fhir/fhir-kit-data-source.js';
+import type { FhirQuery } from '../fhir/patient-data-source.js';
 import { outcomePartialReason, truncationOutcome } from '../fhir/partial-record.js';
 
 export interface FhirServerInputOptions {
@@ -26,10 +29,11 @@ export interface FhirServerInputOptions {
   readonly groupId?: string;
   /** ... or the Patients this search finds (`gender=female&birthdate=ge1960`); default: all. */
   readonly patientQuery?: string;
-  /** Per HTTP request. */
-  readonly timeoutMs?: number;
-  /** Pages read per search at most: past it the search is cut and its type partial. */
-  readonly maxPages?: number;
+  /**
+   * The reader every request goes through, with its limits (FHIR_MAX_BODY, FHIR_TIMEOUT_MS,
+   * FHIR_MAX_PAGES, FHIR_MAX_RESOURCES); the caller closes it.
+   */
+  readonly reader: FhirKitDataSource;
   /** What to search for each patient (the service's fetch plan; loadFetchPlan()). */
   readonly plan: readonly FetchKey[];
 }
@@ -41,40 +45,20 @@ type Json = Record<string, unknown>;
 
 class FhirReadError extends Error {}
 
-function describe(error: unknown): string {
-  const name = (error as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') return 'did not answer in time';
-  const status = (error as { response?: { status?: unknown } } | null)?.response?.status;
-  if (typeof status === 'number')
-    return status >= 200 && status < 300 ? 'answered invalid JSON' : `answered HTTP ${status}`;
-  return 'could not be reached';
-}
-
 function isJsonObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function nextLink(bundle: Json): string | undefined {
-  const links = Array.isArray(bundle.link)
-    ? (bundle.link as { relation?: unknown; url?: unknown }[])
-    : [];
-  const url = links.find((l) => l.relation === 'next')?.url;
-  return typeof url === 'string' && url !== '' ? url : undefined;
-}
-
-/** Each entry's fullUrl, by resource: absolute references to it resolve in the record. */
-function rememberFullUrls(bundle: Json, into: WeakMap<Json, string>): void {
+function entriesOf(bundle: Json): Json[] {
   const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
-  for (const entry of entries)
-    if (isJsonObject(entry) && isJsonObject(entry.resource) && typeof entry.fullUrl === 'string')
-      into.set(entry.resource, entry.fullUrl);
+  return entries.filter(
+    (e): e is Json =>
+      isJsonObject(e) && isJsonObject(e.resource) && typeof e.resource.resourceType === 'string',
+  );
 }
 
 function entryResources(bundle: Json): Json[] {
-  const entries = Array.isArray(bundle.entry) ? (bundle.entry as unknown[]) : [];
-  return entries
-    .map((e) => (isJsonObject(e) ? e.resource : undefined))
-    .filter((r): r is Json => isJsonObject(r) && typeof r.resourceType === 'string');
+  return entriesOf(bundle).map((e) => e.resource as Json);
 }
 
 /**
@@ -85,91 +69,41 @@ export async function* fhirServerItems(
   options: FhirServerInputOptions,
 ): AsyncGenerator<PopulationItem> {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const origin = new URL(baseUrl).origin;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const maxPages = options.maxPages ?? 100;
-  const client = new Client({
-    baseUrl,
-    ...(options.token !== undefined && options.token !== '' ? { bearerToken: options.token } : {}),
+  const reader = options.reader;
+  const query = (q: string, signal?: AbortSignal): FhirQuery => ({
+    fhirServer: baseUrl,
+    query: q,
+    ...(options.token !== undefined && options.token !== '' ? { accessToken: options.token } : {}),
+    ...(signal !== undefined ? { signal } : {}),
   });
-
-  const get = async (url: string, signal?: AbortSignal): Promise<Json> => {
-    const signals = [AbortSignal.timeout(timeoutMs), ...(signal !== undefined ? [signal] : [])];
-    // Every read, search and next page stays under the base (issue 15 item 13).
-    if (!isRequestUnderBase(client.httpClient.expandUrl(url), baseUrl))
-      throw new FhirReadError('the request would leave the FHIR server base');
-    let result: unknown;
-    try {
-      result = await client.request(url, { options: { signal: AbortSignal.any(signals) } });
-    } catch (error) {
-      throw new FhirReadError(`the FHIR server ${describe(error)}`, { cause: error });
-    }
-    if (!isJsonObject(result) || typeof result.resourceType !== 'string')
-      throw new FhirReadError('the FHIR server answered something that is not a FHIR resource');
-    return result;
-  };
-  /** Pages of a search, as they come; `onCut` is told when pages are left unread. */
-  async function* pages(
-    query: string,
-    signal?: AbortSignal,
-    onCut?: () => void,
-  ): AsyncGenerator<Json> {
-    let url = query;
-    for (let page = 1; ; page++) {
-      if (page > maxPages) {
-        if (onCut === undefined)
-          throw new FhirReadError(
-            `the search has more than ${maxPages} pages; the rest was not read`,
-          );
-        onCut();
-        return;
-      }
-      const bundle = await get(url, signal);
-      if (bundle.resourceType !== 'Bundle')
-        throw new FhirReadError(
-          `the FHIR server answered a ${quoteUntrusted(bundle.resourceType)} to a search`,
-        );
-      yield bundle;
-      const link = nextLink(bundle);
-      if (link === undefined) break;
-      const next = new URL(link, `${baseUrl}/`);
-      if (next.origin !== origin)
-        throw new FhirReadError('the FHIR server answered a next link to another origin');
-      url = next.href;
-    }
-  }
+  /** A read by id (`Patient/1`): the reader checks it answers that type. */
+  const get = (path: string, signal?: AbortSignal): Promise<Json> =>
+    reader.fetch(query(path, signal));
   /**
-   * Every resource of a patient's search. A cut search, or one whose searchset says data was
-   * withheld, ends with an OperationOutcome naming the type: the record builder marks the type
-   * partial (patient-bundle.ts).
+   * Every resource of a patient's search (all pages, merged by the reader). A search cut at a
+   * limit, or one whose searchset says data was withheld, ends with an OperationOutcome naming the
+   * type: the record builder marks the type partial (patient-bundle.ts).
    */
   const fullUrls = new WeakMap<Json, string>();
-  const searchAll = async (query: string, type: string, signal: AbortSignal): Promise<Json[]> => {
+  const searchAll = async (q: string, type: string, signal: AbortSignal): Promise<Json[]> => {
+    const bundle = await reader.fetch(query(q, signal));
     const found: Json[] = [];
-    // Set from the paging callbacks below.
-    const state = { cut: false, withheld: false };
-    const read = async (q: string): Promise<void> => {
-      for await (const bundle of pages(q, signal, () => (state.cut = true))) {
-        rememberFullUrls(bundle, fullUrls);
-        for (const resource of entryResources(bundle)) {
-          if (resource.resourceType !== 'OperationOutcome') found.push(resource);
-          else if (outcomePartialReason(resource as never) !== undefined) state.withheld = true;
-        }
+    let reason: string | undefined;
+    for (const entry of entriesOf(bundle)) {
+      const resource = entry.resource as Json;
+      if (resource.resourceType === 'OperationOutcome') {
+        const partial = outcomePartialReason(resource as never);
+        if (partial === 'too-long' || (partial !== undefined && reason === undefined))
+          reason = partial;
+        continue;
       }
-    };
-    try {
-      await read(query);
-    } catch (error) {
-      // `_sort`, `_count`, `_include` refused (HTTP 400): asked again without them.
-      const plain = query.replace(/&_(sort|count|include)=[^&]*/g, '');
-      const status = ((error as Error).cause as { response?: { status?: unknown } } | undefined)
-        ?.response?.status;
-      if (plain === query || status !== 400) throw error;
-      found.length = 0;
-      await read(plain);
+      // Each entry's fullUrl, by resource: absolute references to it resolve in the record.
+      if (typeof entry.fullUrl === 'string') fullUrls.set(resource, entry.fullUrl);
+      found.push(resource);
     }
-    if (state.cut) found.push(truncationOutcome(`${maxPages} pages`, type));
-    else if (state.withheld)
+    if (reason === 'too-long')
+      found.push(truncationOutcome('FHIR_MAX_PAGES or FHIR_MAX_RESOURCES', type));
+    else if (reason !== undefined)
       found.push({
         resourceType: 'OperationOutcome',
         issue: [
@@ -262,11 +196,12 @@ export async function* fhirServerItems(
     return;
   }
 
-  const query = (options.patientQuery ?? '').replace(/^\/?Patient\??/, '');
-  const search = `Patient${query === '' ? '' : `?${query}`}`;
+  const patientQuery = (options.patientQuery ?? '').replace(/^\/?Patient\??/, '');
+  const search = `Patient${patientQuery === '' ? '' : `?${patientQuery}`}`;
   let page = 0;
+  let cut: string | undefined;
   try {
-    for await (const bundle of pages(search)) {
+    for await (const bundle of reader.pages(query(search), (limit) => (cut = limit))) {
       page++;
       if (page === 1 && typeof bundle.total === 'number')
         yield { kind: 'expect', count: bundle.total };
@@ -276,6 +211,8 @@ export async function* fhirServerItems(
         yield record(patient.id, patient);
       }
     }
+    if (cut !== undefined)
+      throw new FhirReadError(`the search has more than ${cut}`);
   } catch (error) {
     yield {
       kind: 'failure',

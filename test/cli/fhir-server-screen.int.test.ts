@@ -4,6 +4,7 @@
  * patient's search and on a page of the Patient search, the bearer token from FHIR_TOKEN.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import { AS_OF, observation, patient, sle } from '../support/fhir-builders.js';
@@ -190,5 +191,122 @@ describe('screen CLI: --fhir-server', () => {
     expect(code).toBe(2);
     expect((JSON.parse(out) as ScreenReport).patients).toEqual([]);
     expect(err).toContain(`${fake.base}/Group/missing: the FHIR server answered HTTP 404`);
+  });
+});
+
+/**
+ * The CLI reads through the service's FHIR reader (issue 16): FHIR_MAX_BODY (decoded bytes, gzip
+ * included), the JSON depth check, next links kept under the base, FHIR_MAX_RESOURCES. Each
+ * breach fails that patient's read with a message, never the run.
+ */
+describe('screen CLI: --fhir-server with the service safeguards', () => {
+  const MAX_BODY = 4096;
+  const big = (who: string) =>
+    searchset(
+      Array.from({ length: 200 }, (_, i) => ({
+        ...sle({ id: `c-${i}` }),
+        subject: { reference: `Patient/${who}` },
+      })),
+    );
+  let deep: unknown = { leaf: true };
+  for (let i = 0; i < 200; i++) deep = { nested: deep };
+
+  function guarded(req: IncomingMessage, res: ServerResponse, base: string): void {
+    const url = new URL(req.url ?? '', 'http://x');
+    const path = url.pathname.replace(/^\/fhir\//, '');
+    const who = url.searchParams.get('patient');
+    if (path === 'Group/g') {
+      sendJson(res, 200, {
+        resourceType: 'Group',
+        id: 'g',
+        type: 'person',
+        actual: true,
+        member: ['big', 'gzip', 'outside', 'deep', 'many', 'ok'].map((id) => ({
+          entity: { reference: `Patient/${id}` },
+        })),
+      });
+    } else if (/^Patient\/[a-z]+$/.test(path)) {
+      sendJson(res, 200, patient({ id: path.slice('Patient/'.length), age: 40 }));
+    } else if (path === 'Condition' && who === 'big') {
+      sendJson(res, 200, big(who));
+    } else if (path === 'Condition' && who === 'gzip') {
+      // Small on the wire, larger than FHIR_MAX_BODY once decoded.
+      res.writeHead(200, { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(JSON.stringify(big(who))));
+    } else if (path === 'Condition' && who === 'outside') {
+      sendJson(
+        res,
+        200,
+        searchset([], `${base.replace(/\/fhir$/, '')}/other/Condition?patient=outside&page=2`),
+      );
+    } else if (path === 'Condition' && who === 'deep') {
+      sendJson(res, 200, { ...searchset([]), extension: [deep] });
+    } else if (path === 'Condition' && who === 'many') {
+      // Three pages of two: FHIR_MAX_RESOURCES=3 cuts the search, the type is read as partial.
+      const page = Number(url.searchParams.get('page') ?? '1');
+      sendJson(
+        res,
+        200,
+        searchset(
+          [0, 1].map((i) => ({
+            ...sle({ id: `m-${page}-${i}` }),
+            subject: { reference: 'Patient/many' },
+          })),
+          page < 3 ? `${base}/Condition?patient=many&page=${page + 1}` : undefined,
+        ),
+      );
+    } else {
+      sendJson(res, 200, searchset([]));
+    }
+  }
+
+  let fake: FakeFhirServer;
+  beforeAll(async () => {
+    fake = await startFakeFhirServer(guarded);
+  });
+  afterAll(() => fake.close());
+
+  it('fails only the patients whose answers break a limit, with a message for each', async () => {
+    const { code, out, err } = await screenCli(
+      ['--as-of', AS_OF, '--fhir-server', fake.base, '--group', 'g'],
+      inProcessScreenDeps(engine, {
+        FHIR_MAX_BODY: `${MAX_BODY}b`,
+        FHIR_MAX_RESOURCES: '3',
+      }),
+    );
+    expect(JSON.stringify(big('big')).length).toBeGreaterThan(MAX_BODY);
+    expect(gzipSync(JSON.stringify(big('gzip'))).length).toBeLessThan(MAX_BODY);
+    expect(code).toBe(2);
+    const lines = err.trim().split('\n').sort();
+    // The reason ("more data than FHIR_MAX_BODY allows") is in undici's error cause, which Node
+    // drops under jest's module realm (as in test/security/ssrf.test.ts); outside jest the message
+    // names FHIR_MAX_BODY. The control run below shows the limit is what fails them.
+    const tooLarge = /: the FHIR server (answered more data than FHIR_MAX_BODY allows|could not be reached)$/;
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`^screen: ${fake.base}/Patient/big${tooLarge.source}`)),
+      `screen: ${fake.base}/Patient/deep: the FHIR server answered JSON nested too deeply`,
+      expect.stringMatching(new RegExp(`^screen: ${fake.base}/Patient/gzip${tooLarge.source}`)),
+      `screen: ${fake.base}/Patient/outside: the FHIR server answered a next link outside fhirServer`,
+    ]);
+    const report = JSON.parse(out) as ScreenReport;
+    // The failed reads are reported as failures; the others are screened.
+    expect(report.patients.map((p) => p.patientId).sort()).toEqual(['many', 'ok']);
+    // The cut search: the Condition criteria of `many` are unknown, not decided from part of it.
+    const many = report.patients
+      .find((p) => p.patientId === 'many')
+      ?.trials.find((t) => t.id === 'NCT07339332');
+    expect(many?.criteria.find((c) => c.id === 'sle-6-months')?.result).toBe('unknown');
+    expect(fake.requests.map((r) => r.url)).not.toContain('/fhir/Condition?patient=many&page=3');
+    expect(fake.requests.some((r) => r.url.startsWith('/other/'))).toBe(false);
+  });
+
+  it('reads the same large answers under the default FHIR_MAX_BODY', async () => {
+    const { err } = await screenCli(
+      ['--as-of', AS_OF, '--fhir-server', fake.base, '--group', 'g'],
+      inProcessScreenDeps(engine, {}),
+    );
+    expect(err).not.toContain('/Patient/big:');
+    expect(err).not.toContain('/Patient/gzip:');
+    expect(err).toContain('/Patient/deep: the FHIR server answered JSON nested too deeply');
   });
 });

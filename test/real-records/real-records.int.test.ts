@@ -11,6 +11,7 @@ import {
   type RealisticServerOptions,
 } from '../support/realistic-fhir-server.js';
 import { fhirServerItems } from '../../src/population/fhir-server-input.js';
+import { FhirKitDataSource } from '../../src/fhir/fhir-kit-data-source.js';
 import { loadFetchPlan } from '../../src/engine/load-engine.js';
 import { toPatientBundle } from '../../src/fhir/patient-bundle.js';
 
@@ -444,13 +445,15 @@ describe('real-world record shapes (issue 12)', () => {
     it('marks a type partial when its search has more pages than the reader reads', async () => {
       const server = await startRealisticFhirServer();
       server.load([...baseRecord(), ...oldHemoglobins(150)]);
+      const reader = new FhirKitDataSource({ timeoutMs: 5000, maxPages: 1 });
       try {
-        const items = fhirServerItems({ baseUrl: server.base, maxPages: 1, plan: loadFetchPlan() });
+        const items = fhirServerItems({ baseUrl: server.base, reader, plan: loadFetchPlan() });
         let loaded: unknown;
         for await (const item of items)
           if (item.kind === 'record') loaded = await item.load(new AbortController().signal);
         expect(toPatientBundle(loaded).partial).toEqual({ Observation: 'too-long' });
       } finally {
+        await reader.close();
         await server.close();
       }
     });
