@@ -211,8 +211,7 @@ export async function* fhirServerItems(
         yield record(patient.id, patient);
       }
     }
-    if (cut !== undefined)
-      throw new FhirReadError(`the search has more than ${cut}`);
+    if (cut !== undefined) throw new FhirReadError(`the search has more than ${cut}`);
   } catch (error) {
     yield {
       kind: 'failure',

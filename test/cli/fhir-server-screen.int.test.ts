@@ -281,7 +281,8 @@ describe('screen CLI: --fhir-server with the service safeguards', () => {
     // The reason ("more data than FHIR_MAX_BODY allows") is in undici's error cause, which Node
     // drops under jest's module realm (as in test/security/ssrf.test.ts); outside jest the message
     // names FHIR_MAX_BODY. The control run below shows the limit is what fails them.
-    const tooLarge = /: the FHIR server (answered more data than FHIR_MAX_BODY allows|could not be reached)$/;
+    const tooLarge =
+      /: the FHIR server (answered more data than FHIR_MAX_BODY allows|could not be reached)$/;
     expect(lines).toEqual([
       expect.stringMatching(new RegExp(`^screen: ${fake.base}/Patient/big${tooLarge.source}`)),
       `screen: ${fake.base}/Patient/deep: the FHIR server answered JSON nested too deeply`,
