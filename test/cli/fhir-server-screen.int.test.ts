@@ -225,6 +225,14 @@ describe('screen CLI: --fhir-server with the service safeguards', () => {
           entity: { reference: `Patient/${id}` },
         })),
       });
+    } else if (path === 'Patient') {
+      // A Patient search that never ends: FHIR_MAX_PAGES ends it.
+      const page = Number(url.searchParams.get('page') ?? '1');
+      sendJson(
+        res,
+        200,
+        searchset([patient({ id: `pg${page}`, age: 40 })], `${base}/Patient?page=${page + 1}`),
+      );
     } else if (/^Patient\/[a-z]+$/.test(path)) {
       sendJson(res, 200, patient({ id: path.slice('Patient/'.length), age: 40 }));
     } else if (path === 'Condition' && who === 'big') {
@@ -299,6 +307,21 @@ describe('screen CLI: --fhir-server with the service safeguards', () => {
     expect(many?.criteria.find((c) => c.id === 'sle-6-months')?.result).toBe('unknown');
     expect(fake.requests.map((r) => r.url)).not.toContain('/fhir/Condition?patient=many&page=3');
     expect(fake.requests.some((r) => r.url.startsWith('/other/'))).toBe(false);
+  });
+
+  it('screens the pages of a Patient search up to FHIR_MAX_PAGES and reports the rest', async () => {
+    const { code, out, err } = await screenCli(
+      ['--as-of', AS_OF, '--fhir-server', fake.base, '--patients', ''],
+      inProcessScreenDeps(engine, { FHIR_MAX_PAGES: '2' }),
+    );
+    expect(code).toBe(2);
+    expect((JSON.parse(out) as ScreenReport).patients.map((p) => p.patientId)).toEqual([
+      'pg1',
+      'pg2',
+    ]);
+    expect(err).toBe(
+      `screen: ${fake.base}/Patient (page 3): the search has more than 2 pages (FHIR_MAX_PAGES); the rest of the Patient search was not read\n`,
+    );
   });
 
   it('reads the same large answers under the default FHIR_MAX_BODY', async () => {
