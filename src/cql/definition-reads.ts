@@ -5,8 +5,7 @@
  * unknown (issue 12).
  */
 import type { ElmLibrary, ElmLibrarySet } from './elm-library-set.js';
-
-const FHIR_TYPE = /^\{http:\/\/hl7\.org\/fhir\}(.+)$/;
+import { FHIR_TYPE } from './retrieve-scope.js';
 
 interface ElmNode {
   readonly type?: string;

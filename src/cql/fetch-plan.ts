@@ -10,10 +10,9 @@
  * `npm run cql:build`; `cql:check` fails when they differ, and `uncoveredRetrieves` names a
  * retrieve no template answers. The population reader of the `screen` CLI reads the same plan.
  */
-import type { ElmLibrary, ElmLibrarySet } from './elm-library-set.js';
+import type { ElmLibrarySet } from './elm-library-set.js';
 import type { ValueSetExpansions } from './value-sets.js';
-
-const FHIR_TYPE = /^\{http:\/\/hl7\.org\/fhir\}(.+)$/;
+import { FHIR_TYPE, retrievesOf, valueSetUrl } from './retrieve-scope.js';
 
 /** One retrieve of the ELM: its type and, when it filters by a value set, the codes it can match. */
 export interface PlannedRetrieve {
@@ -66,37 +65,6 @@ const OBSERVATION_PAGING = '&_sort=-date&_count=100';
  */
 const MAX_CODE_LIST = 1500;
 
-interface IncludeDefs {
-  readonly includes?: { readonly def?: readonly { localIdentifier: string; path: string }[] };
-}
-
-function valueSetUrl(
-  elms: ElmLibrarySet,
-  elm: ElmLibrary,
-  ref: { readonly name?: string; readonly libraryName?: string },
-): string | undefined {
-  let owner = elm;
-  if (ref.libraryName !== undefined) {
-    const include = (elm.library as IncludeDefs).includes?.def?.find(
-      (d) => d.localIdentifier === ref.libraryName,
-    );
-    if (include === undefined) return undefined;
-    owner = elms.get(include.path);
-  }
-  return owner.library.valueSets?.def?.find((d) => d.name === ref.name)?.id;
-}
-
-interface RetrieveNode {
-  readonly type?: string;
-  readonly dataType?: string;
-  readonly codeProperty?: string;
-  readonly codes?: {
-    readonly type?: string;
-    readonly name?: string;
-    readonly libraryName?: string;
-  };
-}
-
 /**
  * Every retrieve of every library, with the codes it can match.
  * @param elms - every library the engine runs.
@@ -109,33 +77,22 @@ export function plannedRetrieves(
 ): PlannedRetrieve[] {
   const found: PlannedRetrieve[] = [];
   for (const [library, elm] of Object.entries(elms.all())) {
-    const stack: unknown[] = [elm.library];
-    while (stack.length > 0) {
-      const node = stack.pop();
-      if (typeof node !== 'object' || node === null) continue;
-      if (Array.isArray(node)) {
-        stack.push(...(node as unknown[]));
-        continue;
-      }
-      const retrieve = node as RetrieveNode;
-      if (retrieve.type === 'Retrieve') {
-        const type = FHIR_TYPE.exec(retrieve.dataType ?? '')?.[1];
-        if (type === undefined)
-          throw new Error(`${library}: a retrieve of ${retrieve.dataType ?? '?'} is not FHIR`);
-        const url =
-          retrieve.codes?.type === 'ValueSetRef' && retrieve.codeProperty === 'code'
-            ? valueSetUrl(elms, elm, retrieve.codes)
-            : undefined;
-        const expansion = url === undefined ? undefined : Object.values(valueSets[url] ?? {})[0];
-        found.push({
-          library,
-          type,
-          ...(expansion !== undefined
-            ? { codes: new Set(expansion.map((c) => `${c.system}|${c.code}`)) }
-            : {}),
-        });
-      }
-      stack.push(...(Object.values(node) as unknown[]));
+    for (const retrieve of retrievesOf(elm)) {
+      const type = FHIR_TYPE.exec(retrieve.dataType ?? '')?.[1];
+      if (type === undefined)
+        throw new Error(`${library}: a retrieve of ${retrieve.dataType ?? '?'} is not FHIR`);
+      const url =
+        retrieve.codes?.type === 'ValueSetRef' && retrieve.codeProperty === 'code'
+          ? valueSetUrl(elms, elm, retrieve.codes)
+          : undefined;
+      const expansion = url === undefined ? undefined : Object.values(valueSets[url] ?? {})[0];
+      found.push({
+        library,
+        type,
+        ...(expansion !== undefined
+          ? { codes: new Set(expansion.map((c) => `${c.system}|${c.code}`)) }
+          : {}),
+      });
     }
   }
   return found;

@@ -11,7 +11,7 @@ import type { ElmLibrary, ElmLibrarySet } from './elm-library-set.js';
 import { codingKeys } from './coding-keys.js';
 import type { ValueSetExpansions } from './value-sets.js';
 
-const FHIR_TYPE = /^\{http:\/\/hl7\.org\/fhir\}(.+)$/;
+export const FHIR_TYPE = /^\{http:\/\/hl7\.org\/fhir\}(.+)$/;
 
 /** What the retrieves of one resource type can match. */
 interface TypeScope {
@@ -19,7 +19,7 @@ interface TypeScope {
   readonly byProperty: Map<string, Set<string>> | undefined;
 }
 
-interface RetrieveNode {
+export interface RetrieveNode {
   readonly type: 'Retrieve';
   readonly dataType?: string;
   readonly codeProperty?: string;
@@ -35,7 +35,7 @@ function isRetrieve(value: unknown): value is RetrieveNode {
 }
 
 /** Every Retrieve node of an ELM library (iterative; ELM nests deeply). */
-function retrievesOf(elm: ElmLibrary): RetrieveNode[] {
+export function retrievesOf(elm: ElmLibrary): RetrieveNode[] {
   const found: RetrieveNode[] = [];
   const stack: unknown[] = [elm.library];
   while (stack.length > 0) {
@@ -56,7 +56,7 @@ interface IncludeDefs {
 }
 
 /** The URL of a ValueSetRef made in `elm`, following an include alias. */
-function valueSetUrl(
+export function valueSetUrl(
   elms: ElmLibrarySet,
   elm: ElmLibrary,
   ref: { readonly name?: string; readonly libraryName?: string },
