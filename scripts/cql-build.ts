@@ -75,12 +75,12 @@ const ucumService: unknown = createUcumService(
     throw new Error('unit division is not folded at build time');
   },
 );
-const libraryManager = new LibraryManager(
-  modelManager,
-  CqlCompilerOptions.defaultOptions(),
-  null,
-  ucumService,
-);
+// The translator's defaults less EnableAnnotations: the CQL source narrative copied into the ELM
+// is for authoring tools, nothing here reads it, and it made 85 % of the ELM's bytes, parsed by
+// every process and engine worker at start-up. Locators stay: errors name the CQL line.
+const compilerOptions = CqlCompilerOptions.defaultOptions();
+compilerOptions.options.asJsSetView().delete(CqlCompilerOptions.Options.EnableAnnotations);
+const libraryManager = new LibraryManager(modelManager, compilerOptions, null, ucumService);
 libraryManager.librarySourceLoader.registerProvider(
   createLibrarySourceProvider((id): unknown => {
     const cql = sources.get(id);
