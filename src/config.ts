@@ -300,8 +300,13 @@ const OUR_PREFIXES = [
 const KUBERNETES_SERVICE_LINK =
   /_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)$/;
 
-/** Edit distance (insertions, deletions, substitutions), for near-miss names. */
-function editDistance(a: string, b: string): number {
+/**
+ * Whether `a` is within `limit` edits (insertions, deletions, substitutions) of `b`: the
+ * near-miss test, run for every variable of the environment against every name of ours at each
+ * start and CLI run, so pairs whose lengths differ by more than the limit are not compared.
+ */
+function withinEdits(a: string, b: string, limit: number): number | undefined {
+  if (Math.abs(a.length - b.length) > limit) return undefined;
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
@@ -311,9 +316,12 @@ function editDistance(a: string, b: string): number {
         (current[j - 1] as number) + 1,
         (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
       );
+    // Every path to the end goes through this row: past the limit here, past it at the end.
+    if (Math.min(...current) > limit) return undefined;
     previous = current;
   }
-  return previous[b.length] as number;
+  const distance = previous[b.length] as number;
+  return distance <= limit ? distance : undefined;
 }
 
 /**
@@ -330,9 +338,10 @@ export function unknownVariableWarnings(
     if (known.includes(name)) continue;
     // Kubernetes' service links (a Service named cds-trial-matcher gives CDS_TRIAL_MATCHER_PORT...).
     if (KUBERNETES_SERVICE_LINK.test(name)) continue;
+    const upper = name.toUpperCase();
     const near = known
-      .map((k) => ({ k, d: editDistance(name.toUpperCase(), k) }))
-      .filter(({ k, d }) => d <= (k.length >= 8 ? 2 : 1))
+      .map((k) => ({ k, d: withinEdits(upper, k, k.length >= 8 ? 2 : 1) }))
+      .filter((c): c is { k: string; d: number } => c.d !== undefined)
       .sort((a, b) => a.d - b.d)[0];
     if (near !== undefined)
       warnings.push(`${name} is not a variable this service reads: did you mean ${near.k}?`);
