@@ -34,8 +34,13 @@ function isRetrieve(value: unknown): value is RetrieveNode {
   return (value as { type?: unknown }).type === 'Retrieve';
 }
 
-/** Every Retrieve node of an ELM library (iterative; ELM nests deeply). */
-export function retrievesOf(elm: ElmLibrary): RetrieveNode[] {
+/** retrievesOf's answers by library: the fetch plan, the types check and the scope all ask. */
+const retrievesByLibrary = new WeakMap<object, readonly RetrieveNode[]>();
+
+/** Every Retrieve node of an ELM library (iterative; ELM nests deeply), walked once per library. */
+export function retrievesOf(elm: ElmLibrary): readonly RetrieveNode[] {
+  const known = retrievesByLibrary.get(elm.library);
+  if (known !== undefined) return known;
   const found: RetrieveNode[] = [];
   const stack: unknown[] = [elm.library];
   while (stack.length > 0) {
@@ -48,6 +53,7 @@ export function retrievesOf(elm: ElmLibrary): RetrieveNode[] {
     if (isRetrieve(node)) found.push(node);
     for (const child of Object.values(node)) stack.push(child);
   }
+  retrievesByLibrary.set(elm.library, found);
   return found;
 }
 
