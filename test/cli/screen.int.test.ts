@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ScreenReport } from '../../src/cli/screen.js';
 import { AS_OF, bundle, patient, sle } from '../support/fhir-builders.js';
-import { screenCli, type ScreenRun } from '../support/screen-cli.js';
+import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
+import { inProcessScreenDeps, screenCli, type ScreenRun } from '../support/screen-cli.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'screen-cli-'));
@@ -16,7 +17,10 @@ function write(name: string, content: string): string {
   return path;
 }
 
-const screen = (argv: string[]): Promise<ScreenRun> => screenCli(argv);
+// One engine for the runs in this process; the CLI's own engine (its worker pool) runs in the
+// `npm run screen` test below.
+const deps = inProcessScreenDeps(loadEligibilityEngine());
+const screen = (argv: string[]): Promise<ScreenRun> => screenCli(argv, deps);
 
 describe('screen CLI', () => {
   const sleFile = write(

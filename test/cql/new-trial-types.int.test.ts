@@ -1,10 +1,12 @@
 /**
  * Issue 16 item 3: "a sixth trial is one CQL file and one JSON file", whatever resource types its
- * criteria read. A throwaway trial is added to a copy of cql/ (no code change): one criterion reads
- * a Procedure (prior splenectomy), one an Immunization (a type no reader of the project listed
- * before). Built with the project's build (scripts/cql-build.ts --dir), it is screened through the
- * `screen` CLI from Bundle files and from an NDJSON export, and must pass and fail on the right
- * records. The prefetch templates the build generates ask for both types.
+ * criteria read. A throwaway trial (no code change): one criterion reads a Procedure (prior
+ * splenectomy), one an Immunization (a type no reader of the project listed before). Its CQL
+ * directory holds what the trial needs of cql/ (FHIRHelpers, the value sets) and the trial, not the
+ * five studies: the build translates every library it finds, and the five add nothing here but
+ * ten seconds of translation. Built with the project's build (scripts/cql-build.ts --dir), it is
+ * screened through the `screen` CLI from Bundle files and from an NDJSON export, and must pass and
+ * fail on the right records. The prefetch templates the build generates ask for both types.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -120,7 +122,9 @@ const RECORDS: Record<string, FhirResource[]> = {
 };
 
 beforeAll(async () => {
-  cpSync('cql', cqlDir, { recursive: true });
+  mkdirSync(join(cqlDir, 'trials'), { recursive: true });
+  for (const file of ['FHIRHelpers.cql', 'valuesets.json'])
+    cpSync(join('cql', file), join(cqlDir, file));
   mkdirSync(join(root, 'hooks'));
   cpSync('hooks', join(root, 'hooks'), { recursive: true });
   writeFileSync(join(cqlDir, `${TRIAL}.cql`), LIBRARY);

@@ -30,6 +30,8 @@ function load(path: string): PatientBundle {
 
 const SLE = load('patients/sle-eligible.json');
 const SYNTHEA = load('synthea/Grazyna_Considine_2fae9bb9-6da0-4aa8-8a78-a37b92361820.json');
+/** The in-process engine the pool's answers are compared with. */
+const local = loadEligibilityEngine();
 
 let pool: EnginePool;
 beforeAll(async () => {
@@ -44,7 +46,6 @@ afterAll(async () => {
 });
 
 test('screens exactly as the in-process engine does', async () => {
-  const local = loadEligibilityEngine();
   expect(pool.trials.map((t) => t.id)).toEqual(local.trials.map((t) => t.id));
   for (const patient of [SLE, SYNTHEA]) {
     expect(await pool.screen(patient, AS_OF)).toEqual(await local.screen(patient, AS_OF));
@@ -54,7 +55,6 @@ test('screens exactly as the in-process engine does', async () => {
 });
 
 test('runs any job registered with it, defined outside the engine; an unknown job is an error', async () => {
-  const local = loadEligibilityEngine();
   expect(await pool.runJob(TRIAL_IDS_JOB.name, { prefix: 'trial ' })).toEqual(
     local.trials.map((trial) => `trial ${trial.id}`),
   );
@@ -92,7 +92,7 @@ test('past its deadline an evaluation is given up on; its worker comes back by i
   expect(pool.stats().replaced).toBe(before.replaced);
 }, 60_000);
 
-test('a worker not back within the grace after its job was given up on is replaced', async () => {
+test('a worker not back within the grace after its job was given up on is replaced; a closed pool refuses work', async () => {
   // No grace: the worker is terminated as soon as its job is abandoned.
   const strict = await createEnginePool({ size: 1, abandonGraceMs: 0 });
   try {
@@ -106,6 +106,8 @@ test('a worker not back within the grace after its job was given up on is replac
   } finally {
     await strict.close();
   }
+  // A closed pool refuses work.
+  await expect(strict.screen(SLE, AS_OF)).rejects.toBeInstanceOf(EngineOverloadedError);
 }, 60_000);
 
 test('an absolute deadline already past rejects without evaluating', async () => {
@@ -133,17 +135,13 @@ test('the queue is bounded', async () => {
   expect(pool.stats()).toMatchObject({ busy: 0, queued: 0 });
 }, 60_000);
 
-test('a pool that cannot build its engine fails at start-up, and a closed pool refuses work', async () => {
+test('a pool that cannot build its engine fails at start-up', async () => {
   await expect(createEnginePool({ size: 1, cqlDir: '/nonexistent' })).rejects.toBeInstanceOf(
     ConfigurationError,
   );
-  const other = await createEnginePool({ size: 1 });
-  await other.close();
-  await expect(other.screen(SLE, AS_OF)).rejects.toBeInstanceOf(EngineOverloadedError);
 }, 60_000);
 
 test('the in-process engine honours a deadline between definitions', async () => {
-  const local = loadEligibilityEngine();
   await expect(
     local.screen(SLE, AS_OF, undefined, { deadline: Date.now() - 1 }),
   ).rejects.toBeInstanceOf(EngineDeadlineError);

@@ -3,6 +3,8 @@
  * crash the service, never give an unexpected 5xx, and give the same answer for the same input.
  * Thousands of runs where only parsing and validation run; a few where the real CQL engine runs.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import fc from 'fast-check';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
@@ -268,17 +270,25 @@ describe('generated hook requests (parsing and validation only)', () => {
 
 describe('generated hook requests over HTTP (fake engine)', () => {
   it('never answer 5xx', async () => {
-    const app = createApp(makeDeps({ config: { corsOrigins: [], bodyLimit: '1mb' } }));
-    await fc.assert(
-      fc.asyncProperty(anyRequest, async (body) => {
-        const res = await request(app)
-          .post('/cds-services/trial-matcher')
-          .send(body === undefined ? '' : JSON.stringify(body))
-          .set('Content-Type', 'application/json');
-        expect([200, 400, 412, 413]).toContain(res.status);
-      }),
-      { numRuns: 600 },
-    );
+    // One listening server for every run (supertest would start one per request).
+    const server = createServer(
+      createApp(makeDeps({ config: { corsOrigins: [], bodyLimit: '1mb' } })),
+    ).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      await fc.assert(
+        fc.asyncProperty(anyRequest, async (body) => {
+          const res = await request(server)
+            .post('/cds-services/trial-matcher')
+            .send(body === undefined ? '' : JSON.stringify(body))
+            .set('Content-Type', 'application/json');
+          expect([200, 400, 412, 413]).toContain(res.status);
+        }),
+        { numRuns: 600 },
+      );
+    } finally {
+      server.close();
+    }
   });
 });
 
