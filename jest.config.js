@@ -19,5 +19,6 @@ export default {
   // cql-exec-fhir requires './modelInfos/fhir-modelinfo-4.0.1.xml.js': keep that one as it is.
   moduleNameMapper: { '^(\\.{1,2}/.*)(?<!\\.xml)\\.js$': '$1' },
   testTimeout: 30000,
-  maxWorkers: 2,
+  // One test file per core (jest's default, cores - 1, ran one file at a time on two cores).
+  maxWorkers: '100%',
 };
