@@ -61,13 +61,33 @@ const ALIASES: Readonly<Record<string, string>> = {
 const UNIT_DOSE =
   /^(\{?(tab|tabs|tablet|tablets|tbl|cap|caps|capsule|capsules|pill|pills)\}?|tablet\(s\)|capsule\(s\))$/i;
 
+/**
+ * Whether `unit` is a UCUM code. Every unit a record writes is checked here before the engine sees
+ * it (a quantity in any other unit is left out), so this is where record text meets ucum-lhc.
+ */
 export function isValidUcum(unit: string): boolean {
   let valid = validity.get(unit);
   if (valid === undefined) {
-    valid = ucum.validateUnitString(unit).status === 'valid';
+    valid = quietly(() => ucum.validateUnitString(unit).status === 'valid');
     validity.set(unit, valid);
   }
   return valid;
+}
+
+/**
+ * Runs a ucum-lhc call with console.log silenced: when its parser throws on a unit string, the
+ * library writes "Unit requested for unit string <the unit>..." with console.log, which would put
+ * record text on stdout, in the middle of the service's JSON log. The call is synchronous, so
+ * nothing else runs while console.log is swapped.
+ */
+function quietly<T>(call: () => T): T {
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    return call();
+  } finally {
+    console.log = log;
+  }
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * Issue 15 item 9 through POST /cds-services/trial-matcher: record text is bounded in cards (a
  * 4 MB code.text made an 8 MB answer), and cards rendered past the time budget are not issued.
+ * A unit string the UCUM parser chokes on does not reach stdout (the service's JSON log).
  */
+import { jest } from '@jest/globals';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { loadEligibilityEngine } from '../../src/engine/load-engine.js';
 import type { EligibilityEngine } from '../../src/engine/eligibility-engine.js';
 import type { FhirResourceJson } from '../../src/fhir/patient-data-source.js';
-import { sle } from '../support/fhir-builders.js';
+import { observation, sle } from '../support/fhir-builders.js';
 import {
   fullPrefetch,
   makeCdsRequest,
@@ -91,4 +93,33 @@ it('issues no card (and remembers none) when rendering ends past the time budget
   expect(res.status).toBe(200);
   expect(res.body).toEqual({ cards: [] });
   expect(remembered).toEqual([]);
+});
+
+it('writes no record text to stdout when a unit string breaks the UCUM parser', async () => {
+  const deps = makeDeps({ engine, config: { corsOrigins: [], bodyLimit: '1mb' } });
+  // ucum-lhc's parser throws on this one, and the library logs the unit with console.log.
+  const hemoglobin = {
+    ...observation('718-7', { quantity: 11, unit: 'g/dL' }, { id: 'hb-odd-unit' }),
+    subject: { reference: `Patient/${PATIENT_ID}` },
+    valueQuantity: { value: 11, unit: '_~B3k-()j' },
+  };
+  const log = jest.spyOn(console, 'log');
+  try {
+    const res = await request(createApp(deps))
+      .post(CALL)
+      .send(
+        makeCdsRequest({
+          prefetch: {
+            ...fullPrefetch(),
+            conditions: searchset(sleWithText('Systemic lupus erythematosus')),
+            observations: searchset(hemoglobin as FhirResourceJson),
+          },
+        }),
+      );
+    expect(res.status).toBe(200);
+    expect(log).not.toHaveBeenCalled();
+    expect(deps.logs.lines.join('\n')).not.toContain('_~B3k');
+  } finally {
+    log.mockRestore();
+  }
 });
