@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +43,8 @@ describe('SqliteFeedbackStore on one file shared by processes', () => {
     await new SqliteFeedbackStore(path).close();
     // Both start at one moment, once loaded: a thousand rounds each overlap enough to fail before.
     const rounds = 1000;
-    const startAt = String(Date.now() + 5000);
+    const children: ChildProcess[] = [];
+    let ready = 0;
     const writer = (tag: string): Promise<{ ok: number; errors: string[] }> =>
       new Promise((resolve, reject) => {
         const child = spawn(
@@ -55,14 +56,23 @@ describe('SqliteFeedbackStore on one file shared by processes', () => {
             path,
             String(rounds),
             tag,
-            startAt,
           ],
-          { stdio: ['ignore', 'pipe', 'inherit'] },
+          { stdio: ['pipe', 'pipe', 'inherit'] },
         );
+        children.push(child);
         let out = '';
-        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.startsWith('ready\n')) {
+            out = out.slice('ready\n'.length);
+            // The writers' stores are open: let both go.
+            if (++ready === 2) for (const c of children) c.stdin?.write('go\n');
+          }
+        });
         child.on('error', reject);
         child.on('exit', () => {
+          // A writer that ends before the other is ready must not leave it waiting for "go".
+          for (const c of children) c.stdin?.end();
           try {
             resolve(JSON.parse(out) as { ok: number; errors: string[] });
           } catch {

@@ -3,15 +3,20 @@
  * remember a card, then record feedback on it (a read, then a write). Prints a JSON line of counts
  * and the error codes met. Used by sqlite-feedback-store.test.ts (issue 15, item 4).
  *
- * `tsx test/support/sqlite-feedback-writer.ts <db file> <rounds> <tag> [<start at, epoch ms>]`
- * (writers given one start time begin together).
+ * `tsx test/support/sqlite-feedback-writer.ts <db file> <rounds> <tag>`: once its store is open it
+ * prints `ready` and waits for a line on stdin, so that writers started together begin together.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { SqliteFeedbackStore } from '../../src/feedback/sqlite-feedback-store.js';
 
-const [path = '', roundsArg = '100', tag = 'w', startAt = '0'] = process.argv.slice(2);
+const [path = '', roundsArg = '100', tag = 'w'] = process.argv.slice(2);
 const store = new SqliteFeedbackStore(path);
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())));
+const go = createInterface({ input: process.stdin });
+process.stdout.write('ready\n');
+await once(go, 'line');
+go.close();
 let ok = 0;
 const errors: string[] = [];
 for (let i = 0; i < Number(roundsArg); i++) {
