@@ -301,9 +301,10 @@ const KUBERNETES_SERVICE_LINK =
   /_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)$/;
 
 /**
- * Whether `a` is within `limit` edits (insertions, deletions, substitutions) of `b`: the
- * near-miss test, run for every variable of the environment against every name of ours at each
- * start and CLI run, so pairs whose lengths differ by more than the limit are not compared.
+ * The edit distance (insertions, deletions, substitutions) from `a` to `b` when it is at most
+ * `limit`, else undefined: the near-miss test, run for every variable of the environment against
+ * every name of ours at each start and CLI run, so pairs whose lengths differ by more than the
+ * limit are not compared, and a comparison stops at the first row past the limit.
  */
 function withinEdits(a: string, b: string, limit: number): number | undefined {
   if (Math.abs(a.length - b.length) > limit) return undefined;
