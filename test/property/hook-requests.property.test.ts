@@ -287,7 +287,8 @@ describe('generated hook requests over HTTP (fake engine)', () => {
         { numRuns: 600 },
       );
     } finally {
-      server.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
